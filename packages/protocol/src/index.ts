@@ -1,0 +1,7 @@
+export * from './amount.js';
+export * from './codec.js';
+export * from './codes.js';
+export * from './entity-id.js';
+export * from './limits.js';
+export type * from './messages.js';
+export * from './wsdl.js';
