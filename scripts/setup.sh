@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 PNPM_VERSION=$(node -p "require('./package.json').packageManager.split('@')[1]")
 PNPM=.tools/node_modules/.bin/pnpm
+export PATH="$PWD/.tools/node_modules/.bin:$PATH" # turbo finds pnpm on PATH
 if [ ! -x "$PNPM" ] || [ "$($PNPM --version)" != "$PNPM_VERSION" ]; then
   echo "setup: installing pnpm $PNPM_VERSION into .tools/"
   npm install --silent --no-save --prefix .tools "pnpm@$PNPM_VERSION" >/dev/null

@@ -144,7 +144,10 @@ export interface LedgerStore {
 export interface IssuerLedger {
   readonly settings: IssuerSettings;
   transfer(command: TransferCommand): Promise<TransferOutcome>;
-  /** Long-polls up to request.millisecondsWait; `signal` aborts the wait (shutdown, client gone). */
+  /**
+   * Long-polls up to request.millisecondsWait; `signal` aborts the wait (shutdown, client gone).
+   * An aborted request answers the fault `unavailable` and changes nothing (no fee, no acknowledgement).
+   */
   getDeposits(holder: EntityId, request: GetDepositsRequest, signal?: AbortSignal): Promise<DepositsOutcome>;
   /** Issuance: a transfer from the treasury, with the treasury's next counter. */
   mint(recipient: EntityId, amount: bigint, transactionId: string): Promise<TransferOutcome>;

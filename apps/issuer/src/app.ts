@@ -1,0 +1,166 @@
+// startIssuer(config): the whole money.com issuer, in-process, returning a handle that
+// closes it. main.ts, the tests and the demo all start the issuer through here.
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import express from 'express';
+import * as soap from 'soap';
+import { loadIdentity, serverTlsOptions } from '@lcp/crypto';
+import { SOAP_PATH, WSDL_PATH, renderWsdl, type EntityId } from '@lcp/protocol';
+import { createIssuerLedger, openSqliteStore, type IssuerLedger } from '@lcp/issuer-core';
+import type { IssuerConfig } from './config.js';
+import { ConnectionTracker } from './connections.js';
+import { sendFault } from './faults.js';
+import { createLogger, type Logger } from './logger.js';
+import { requestGuard } from './request-guard.js';
+import { lcpService } from './soap-service.js';
+
+export interface RunningIssuer {
+  readonly ledger: IssuerLedger;
+  /** The issuer's own entity id: its treasury account. */
+  readonly treasury: EntityId;
+  /** Plain-HTTP address of lcp.wsdl (with the actual port). */
+  readonly wsdlUrl: string;
+  /** HTTPS address of the SOAP endpoint (with the actual port). */
+  readonly serviceUrl: string;
+  readonly httpsPort: number;
+  readonly httpPort: number;
+  /** TLS handshakes accepted so far, full and resumed. */
+  handshakes(): { full: number; resumed: number };
+  close(): Promise<void>;
+}
+
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const KEEP_ALIVE_TIMEOUT_MS = 75_000;
+
+function listen(server: http.Server | https.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: http.Server | https.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+function wsdlApp(wsdl: () => string): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get(WSDL_PATH, (_req, res) => {
+    res.type('text/xml; charset=utf-8').send(wsdl());
+  });
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  return app;
+}
+
+export async function startIssuer(config: IssuerConfig, options: { logger?: Logger } = {}): Promise<RunningIssuer> {
+  const log = options.logger ?? createLogger(config.logLevel);
+  const identity = await loadIdentity(config.identityKeyPath);
+  const [cert, key, ca] = await Promise.all([
+    readFile(config.tlsCertPath, 'utf8'),
+    readFile(config.tlsKeyPath, 'utf8'),
+    config.tlsCaPath ? readFile(config.tlsCaPath, 'utf8') : undefined,
+  ]);
+
+  const ledger = createIssuerLedger(openSqliteStore(config.databasePath), {
+    treasury: identity.id as EntityId,
+    scale: config.scale,
+    issuanceCap: config.issuanceCap,
+    fees: config.fees,
+  });
+
+  const connections = new ConnectionTracker(config.maxConnectionsPerKey);
+  const soapApp = express();
+  soapApp.disable('x-powered-by');
+  soapApp.use((req, res, next) => {
+    const info = connections.request(req.socket as TLSSocket);
+    if (info?.overLimit) res.setHeader('Connection', 'close');
+    next();
+  });
+  soapApp.use(SOAP_PATH, requestGuard);
+
+  const tlsServer = https.createServer(
+    {
+      // requests a client certificate but does not verify it against a CA: holders' certificates
+      // are self-signed, the key is the identity (checked per request in soap-service.ts)
+      ...serverTlsOptions({ certPem: cert, keyPem: key, ...(ca ? { caPem: ca } : {}) }),
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+    },
+    soapApp,
+  );
+  tlsServer.on('secureConnection', (socket: TLSSocket) => connections.accept(socket));
+  tlsServer.headersTimeout = HEADERS_TIMEOUT_MS;
+  tlsServer.requestTimeout = REQUEST_TIMEOUT_MS;
+  tlsServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  tlsServer.maxConnections = config.maxConnections;
+
+  const httpServer = http.createServer(wsdlApp(() => wsdlText));
+  httpServer.headersTimeout = HEADERS_TIMEOUT_MS;
+  httpServer.requestTimeout = REQUEST_TIMEOUT_MS;
+
+  const httpsPort = await listen(tlsServer, config.httpsPort, config.host);
+  const httpPort = await listen(httpServer, config.httpPort, config.host);
+  // the service address holds the real port when the configured one was 0 (tests, demo)
+  const serviceUrl = config.publicUrl.replace(/:0\//, `:${httpsPort}/`);
+  const wsdlText = renderWsdl(serviceUrl);
+
+  await new Promise<void>((resolve, reject) => {
+    soap.listen(soapApp, {
+      path: SOAP_PATH,
+      services: lcpService(ledger, connections, log),
+      xml: wsdlText,
+      suppressStack: true,
+      callback: (error: unknown) => (error ? reject(error) : resolve()),
+    });
+  });
+  soapApp.get(WSDL_PATH, (_req, res) => {
+    res.type('text/xml; charset=utf-8').send(wsdlText);
+  });
+  soapApp.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  soapApp.use((_req: express.Request, res: express.Response) => {
+    res.status(404).json({ type: 'about:blank', title: 'Not Found', status: 404 });
+  });
+  // the last word on anything that escaped: a fault without details
+  soapApp.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    log.error({ err: error }, 'request failed');
+    if (!res.headersSent) sendFault(res, 'internal', '');
+  });
+
+  log.info({ domain: config.domain, serviceUrl, httpsPort, httpPort, treasury: identity.id }, 'issuer started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    ledger,
+    treasury: identity.id as EntityId,
+    wsdlUrl: `http://${config.domain}:${httpPort}${WSDL_PATH}`,
+    serviceUrl,
+    httpsPort,
+    httpPort,
+    handshakes: () => ({ ...connections.handshakes }),
+    close() {
+      closing ??= (async () => {
+        const stopped = Promise.all([closeServer(tlsServer), closeServer(httpServer)]);
+        await ledger.close(); // answers every waiting long-poll, then closes the database
+        tlsServer.closeAllConnections();
+        await stopped;
+        log.info('issuer stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+// The one place that turns a fault code into a SOAP 1.1 fault: node-soap's format for
+// faults raised in a service method, and a hand-written envelope for faults raised before
+// node-soap sees the request. Neither carries a stack trace or a path.
+import type { Response } from 'express';
+import { FAULTS, soapFaultCode, type FaultCode } from '@lcp/protocol';
+
+/** What a node-soap service method throws (or rejects with) to answer with a fault. */
+export function soapFault(code: FaultCode, detail: string): { Fault: Record<string, unknown> } {
+  return {
+    Fault: {
+      faultcode: soapFaultCode(code),
+      faultstring: `${FAULTS[code].text} ${detail}`.trim(),
+      statusCode: FAULTS[code].http,
+    },
+  };
+}
+
+const escapeXml = (text: string): string =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+export function faultEnvelope(code: FaultCode, detail: string): string {
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>' +
+    '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>' +
+    `<faultcode>${soapFaultCode(code)}</faultcode>` +
+    `<faultstring>${escapeXml(`${FAULTS[code].text} ${detail}`.trim())}</faultstring>` +
+    '</soap:Fault></soap:Body></soap:Envelope>'
+  );
+}
+
+export function sendFault(res: Response, code: FaultCode, detail: string): void {
+  res.status(FAULTS[code].http).type('text/xml; charset=utf-8').send(faultEnvelope(code, detail));
+}

@@ -1,0 +1,82 @@
+// The two LCP operations as node-soap service methods: decode and validate with the
+// protocol codecs, ask the ledger, encode the answer. Any fault thrown here has a stable
+// code; anything unexpected becomes `internal` without details.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import {
+  LCP_PORT,
+  LCP_SERVICE,
+  decodeGetDepositsRequest,
+  decodeTransferFundsRequest,
+  encodeGetDepositsResponse,
+  encodeTransferFundsResponse,
+} from '@lcp/protocol';
+import type { IssuerLedger } from '@lcp/issuer-core';
+import type { ConnectionInfo, ConnectionTracker } from './connections.js';
+import { soapFault } from './faults.js';
+import type { Logger } from './logger.js';
+
+type ServiceMethod = (
+  args: unknown,
+  callback: unknown,
+  headers: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+) => Promise<unknown>;
+
+function connectionOf(connections: ConnectionTracker, req: IncomingMessage): ConnectionInfo & { holder: string } {
+  const info = connections.get(req.socket as TLSSocket);
+  if (!info?.holder) throw soapFault('noClientCertificate', 'present a certificate with an Ed25519 key');
+  if (info.overLimit) throw soapFault('tooManyConnections', 'close some connections and retry');
+  return info as ConnectionInfo & { holder: string };
+}
+
+export function lcpService(ledger: IssuerLedger, connections: ConnectionTracker, log: Logger) {
+  const { scale } = ledger.settings;
+
+  const guarded =
+    (operation: string, method: ServiceMethod): ServiceMethod =>
+    async (args, callback, headers, req, res) => {
+      try {
+        return await method(args, callback, headers, req, res);
+      } catch (error) {
+        if (typeof error === 'object' && error !== null && 'Fault' in error) throw error;
+        log.error({ err: error, operation }, 'operation failed');
+        throw soapFault('internal', '');
+      }
+    };
+
+  const transferFunds: ServiceMethod = async (args, _callback, _headers, req) => {
+    const connection = connectionOf(connections, req);
+    const decoded = decodeTransferFundsRequest(args, scale);
+    if (!decoded.ok) throw soapFault(decoded.fault, decoded.detail);
+    const outcome = await ledger.transfer({
+      sender: connection.holder as never,
+      request: decoded.value,
+      // the paper's incentive: no full handshake was paid for this request
+      resumed: connection.resumed || connection.requests > 1,
+    });
+    if ('fault' in outcome) throw soapFault(outcome.fault, outcome.detail);
+    return encodeTransferFundsResponse(outcome.response, scale);
+  };
+
+  const getDeposits: ServiceMethod = async (args, _callback, _headers, req, res) => {
+    const connection = connectionOf(connections, req);
+    const decoded = decodeGetDepositsRequest(args);
+    if (!decoded.ok) throw soapFault(decoded.fault, decoded.detail);
+    const gone = new AbortController();
+    res.once('close', () => gone.abort()); // the holder hung up: stop waiting
+    const outcome = await ledger.getDeposits(connection.holder as never, decoded.value, gone.signal);
+    if ('fault' in outcome) throw soapFault(outcome.fault, outcome.detail);
+    return encodeGetDepositsResponse(outcome, scale);
+  };
+
+  return {
+    [LCP_SERVICE]: {
+      [LCP_PORT]: {
+        transferFunds: guarded('transferFunds', transferFunds),
+        getDeposits: guarded('getDeposits', getDeposits),
+      },
+    },
+  };
+}

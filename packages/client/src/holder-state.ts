@@ -1,0 +1,80 @@
+// What a holder must remember about each issuer across restarts: the last messageCounter
+// (persisted BEFORE a request is sent, with the request itself, so a crash mid-send can be
+// recovered by retransmitting it), and the deposit notifications received but not yet used.
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export interface PendingTransfer {
+  counter: string;
+  recipient: string;
+  amount: string;
+  transactionId: string;
+  userid?: string;
+}
+
+export interface StoredDeposit {
+  transactionId: string;
+  amount: string;
+  userid?: string;
+  sequence?: string;
+}
+
+export interface HolderState {
+  counter: string;
+  /** The transfer sent with `counter` whose answer has not been seen yet. */
+  pending?: PendingTransfer;
+  /** Highest deposit sequence acknowledged to the issuer. */
+  acknowledged: string;
+  /** Deposits received from the issuer and not yet taken by the application. */
+  inbox: StoredDeposit[];
+}
+
+export interface HolderStateStore {
+  load(): Promise<HolderState>;
+  save(state: HolderState): Promise<void>;
+}
+
+/**
+ * A fresh holder starts its counter at the current time in microseconds: still far below
+ * 2^63, and above any counter the same key used before on another machine (at 1 request/µs).
+ */
+export function initialState(): HolderState {
+  return { counter: (BigInt(Date.now()) * 1000n).toString(), acknowledged: '0', inbox: [] };
+}
+
+export class MemoryStateStore implements HolderStateStore {
+  #state = initialState();
+  async load(): Promise<HolderState> {
+    return structuredClone(this.#state);
+  }
+  async save(state: HolderState): Promise<void> {
+    this.#state = structuredClone(state);
+  }
+}
+
+/** A JSON file written atomically and fsynced: write temp, fsync, rename. */
+export class FileStateStore implements HolderStateStore {
+  constructor(readonly path: string) {}
+
+  async load(): Promise<HolderState> {
+    try {
+      return JSON.parse(await readFile(this.path, 'utf8')) as HolderState;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return initialState();
+      throw error;
+    }
+  }
+
+  async save(state: HolderState): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    const temp = `${this.path}.${process.pid}.tmp`;
+    const file = await open(temp, 'w', 0o600);
+    try {
+      await file.writeFile(JSON.stringify(state));
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, this.path);
+  }
+}

@@ -1,0 +1,248 @@
+// An LCP holder's connection to one issuer: discovers the issuer from its lcp.wsdl, talks
+// through node-soap over TLS with the holder's certificate, keeps one keep-alive agent (one
+// secure context, cached TLS sessions) so sessions resume, and retransmits safely.
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import tls from 'node:tls';
+import * as soap from 'soap';
+import {
+  decodeGetDepositsResponse,
+  decodeTransferFundsResponse,
+  encodeGetDepositsRequest,
+  encodeTransferFundsRequest,
+  faultCodeFromSoap,
+  type Deposit,
+  type EntityId,
+  type GetDepositsRequest,
+  type GetDepositsResponse,
+  type TransferFundsResponse,
+} from '@lcp/protocol';
+import { LcpFaultError, LcpNetworkError } from './errors.js';
+import { MemoryStateStore, type HolderState, type HolderStateStore } from './holder-state.js';
+
+export interface HolderCredentials {
+  /** The holder's TLS certificate (self-signed for plain holders). */
+  certPem: string;
+  keyPem: string;
+}
+
+export interface IssuerClientOptions {
+  /** Where the issuer serves its WSDL, e.g. http://money.com/lcp.wsdl */
+  wsdlUrl: string;
+  credentials: HolderCredentials;
+  /** Trust anchors for the issuer's certificate; the system's by default. */
+  caPem?: string;
+  /** Digits after the point in this currency (a property of the currency, like its name). */
+  scale?: number;
+  /** Counter, pending request and deposit inbox; in memory unless given (see FileStateStore). */
+  state?: HolderStateStore;
+  /** Name resolution override, e.g. to run the paper's names on loopback. */
+  lookup?: LookupFunction;
+  /** Per-request timeout beyond millisecondsWait. */
+  timeoutMs?: number;
+  /** How many times a request is retransmitted after a network error or a server fault. */
+  retries?: number;
+  /** Sees every SOAP message as it goes out and comes back (the demo narrates with it). */
+  onMessage?: (event: { direction: 'request' | 'response'; xml: string }) => void;
+}
+
+export interface TransferOrder {
+  recipient: EntityId | string;
+  amount: bigint;
+  transactionId: string;
+  userid?: string;
+}
+
+const RETRY_DELAYS_MS = [50, 200, 500, 1000, 2000];
+
+interface SoapErrorShape {
+  root?: { Envelope?: { Body?: { Fault?: { faultcode?: string; faultstring?: string } } } };
+  code?: string;
+  message?: string;
+}
+
+function classify(error: unknown): LcpFaultError | LcpNetworkError {
+  const shaped = error as SoapErrorShape;
+  const fault = shaped?.root?.Envelope?.Body?.Fault;
+  if (fault?.faultcode) {
+    const faultcode = String(fault.faultcode);
+    return new LcpFaultError(faultCodeFromSoap(faultcode), faultcode, String(fault.faultstring ?? faultcode));
+  }
+  return new LcpNetworkError(`issuer unreachable or answer lost: ${shaped?.code ?? shaped?.message ?? String(error)}`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class IssuerClient {
+  readonly scale: number;
+  readonly #soap: soap.Client;
+  readonly #agent: https.Agent;
+  readonly #state: HolderStateStore;
+  readonly #options: IssuerClientOptions;
+  /** One transfer at a time per holder and issuer: counters must arrive in order. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(client: soap.Client, agent: https.Agent, options: IssuerClientOptions) {
+    this.#soap = client;
+    this.#agent = agent;
+    this.#options = options;
+    this.#state = options.state ?? new MemoryStateStore();
+    this.scale = options.scale ?? 2;
+  }
+
+  static async connect(options: IssuerClientOptions): Promise<IssuerClient> {
+    const secureContext = tls.createSecureContext({
+      cert: options.credentials.certPem,
+      key: options.credentials.keyPem,
+      ...(options.caPem ? { ca: options.caPem } : {}),
+    });
+    const lookup = options.lookup ? { lookup: options.lookup } : {};
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 16, secureContext, ...lookup });
+    const wsdlAgent = new http.Agent({ keepAlive: false, ...lookup });
+    const client = await soap.createClientAsync(options.wsdlUrl, {
+      wsdl_options: { httpAgent: wsdlAgent, timeout: options.timeoutMs ?? 10_000 },
+    });
+    client.setSecurity({ addOptions: (request: Record<string, unknown>) => void (request.httpsAgent = agent), toXML: () => '' });
+    if (options.onMessage) {
+      const notify = options.onMessage;
+      client.on('request', (xml: string) => notify({ direction: 'request', xml }));
+      client.on('response', (xml: string) => notify({ direction: 'response', xml }));
+    }
+    return new IssuerClient(client, agent, options);
+  }
+
+  /** The SOAP endpoint named in the issuer's WSDL. */
+  get endpoint(): string {
+    return (this.#soap as unknown as { endpoint?: string }).endpoint ?? this.#options.wsdlUrl;
+  }
+
+  /**
+   * transferFunds with safe retransmission: the counter and the request are saved before the
+   * first send; a lost answer is asked for again with the same counter, which the issuer
+   * answers from its stored response without moving funds twice.
+   */
+  transferFunds(order: TransferOrder): Promise<TransferFundsResponse> {
+    const run = this.#queue.then(async () => {
+      const state = await this.#state.load();
+      if (state.pending) await this.#finishPending(state); // a send interrupted by a crash
+      const counter = BigInt(state.counter) + 1n;
+      state.counter = counter.toString();
+      state.pending = {
+        counter: state.counter,
+        recipient: order.recipient,
+        amount: order.amount.toString(),
+        transactionId: order.transactionId,
+        ...(order.userid ? { userid: order.userid } : {}),
+      };
+      await this.#state.save(state);
+      return this.#finishPending(state);
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Sends (again) the transfer recorded as pending, then clears it. */
+  async #finishPending(state: HolderState): Promise<TransferFundsResponse> {
+    const pending = state.pending;
+    if (!pending) throw new Error('no pending transfer');
+    const args = encodeTransferFundsRequest(
+      {
+        recipient: pending.recipient as EntityId,
+        amount: BigInt(pending.amount),
+        transactionId: pending.transactionId,
+        messageCounter: BigInt(pending.counter),
+        ...(pending.userid ? { userid: pending.userid } : {}),
+      },
+      this.scale,
+    );
+    const wire = await this.#call('transferFundsAsync', args, 0);
+    const decoded = decodeTransferFundsResponse(wire, this.scale);
+    if (!decoded.ok) throw new LcpFaultError(decoded.fault, 'client', decoded.detail);
+    delete state.pending;
+    await this.#state.save(state);
+    return decoded.value;
+  }
+
+  /** The paper's getDeposits, with the acknowledgement extension when `acknowledge` is given. */
+  async getDeposits(request: GetDepositsRequest): Promise<GetDepositsResponse> {
+    const wire = await this.#call('getDepositsAsync', encodeGetDepositsRequest(request), request.millisecondsWait);
+    const decoded = decodeGetDepositsResponse(wire, this.scale);
+    if (!decoded.ok) throw new LcpFaultError(decoded.fault, 'client', decoded.detail);
+    return decoded.value;
+  }
+
+  /**
+   * Waits until the deposit with `transactionId` has arrived, up to `timeoutMs`. Deposits are
+   * acknowledged only once they are saved in the holder's inbox, so none is lost to a crash;
+   * other deposits stay in the inbox for later calls.
+   */
+  async waitForDeposit(transactionId: string, timeoutMs: number): Promise<Deposit | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const state = await this.#state.load();
+      const index = state.inbox.findIndex((d) => d.transactionId === transactionId);
+      if (index !== -1) {
+        const [found] = state.inbox.splice(index, 1);
+        await this.#state.save(state);
+        return found && {
+          transactionId: found.transactionId,
+          amount: BigInt(found.amount),
+          ...(found.userid ? { userid: found.userid } : {}),
+          ...(found.sequence ? { sequence: BigInt(found.sequence) } : {}),
+        };
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      await this.collectDeposits(left);
+    }
+  }
+
+  /** One acknowledged getDeposits: new deposits go to the saved inbox. Returns how many arrived. */
+  async collectDeposits(millisecondsWait: number): Promise<number> {
+    const state = await this.#state.load();
+    const response = await this.getDeposits({ millisecondsWait, acknowledge: BigInt(state.acknowledged) });
+    let highest = BigInt(state.acknowledged);
+    for (const deposit of response.deposits) {
+      if (deposit.sequence !== undefined && deposit.sequence <= highest) continue;
+      if (deposit.sequence !== undefined) highest = deposit.sequence;
+      state.inbox.push({
+        transactionId: deposit.transactionId,
+        amount: deposit.amount.toString(),
+        ...(deposit.userid ? { userid: deposit.userid } : {}),
+        ...(deposit.sequence !== undefined ? { sequence: deposit.sequence.toString() } : {}),
+      });
+    }
+    state.acknowledged = highest.toString();
+    await this.#state.save(state);
+    return response.deposits.length;
+  }
+
+  /** Deposits saved in the inbox and not yet taken. */
+  async inbox(): Promise<Deposit[]> {
+    const state = await this.#state.load();
+    return state.inbox.map((d) => ({ transactionId: d.transactionId, amount: BigInt(d.amount) }));
+  }
+
+  async #call(method: string, args: Record<string, unknown>, waitMs: number): Promise<unknown> {
+    const retries = this.#options.retries ?? RETRY_DELAYS_MS.length;
+    const timeout = waitMs + (this.#options.timeoutMs ?? 10_000);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const call = (this.#soap as unknown as Record<string, (a: unknown, o: unknown) => Promise<unknown[]>>)[method];
+        if (!call) throw new Error(`the WSDL has no operation for ${method}`);
+        const [result] = await call.call(this.#soap, args, { timeout });
+        return result;
+      } catch (error) {
+        const classified = classify(error);
+        const retryable = classified instanceof LcpNetworkError || classified.retryable;
+        if (!retryable || attempt >= retries) throw classified;
+        await sleep(RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)] ?? 1000);
+      }
+    }
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}

@@ -1,0 +1,12 @@
+// @lcp/issuer-core: the issuer's ledger rules (issuer.ts) behind a storage port (types.ts),
+// with a SQLite adapter using group commit (sqlite-store.ts).
+export * from './types.js';
+export { createIssuerLedger, isRefusal, transferBodyHash, transferFee } from './issuer.js';
+export {
+  openSqliteStore,
+  type SqliteLedgerStore,
+  type SqliteStoreOptions,
+  type SqliteStoreStats,
+} from './sqlite-store.js';
+export { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+export { DepositWaiters, type DepositWaiter, type WaitEnd } from './deposit-waiters.js';
