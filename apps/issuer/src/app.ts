@@ -66,6 +66,19 @@ function wsdlApp(wsdl: () => string): express.Express {
   return app;
 }
 
+/**
+ * WS-I BP R2735: in rpc/literal, part accessors are in no namespace. node-soap's server
+ * qualifies the response's (<tns:result>) while its client leaves the request's bare; zeep
+ * and PHP follow the rule, so the server is made to write the parts bare as well.
+ */
+function unqualifyRpcResponseParts(server: soap.Server): void {
+  const { wsdl } = server as unknown as {
+    wsdl: { objectToRpcXML(name: string, params: unknown, nsPrefix: string, nsURI: string, isParts?: boolean): string };
+  };
+  const write = wsdl.objectToRpcXML.bind(wsdl);
+  wsdl.objectToRpcXML = (name, params, nsPrefix, nsURI) => write(name, params, nsPrefix, nsURI, true);
+}
+
 export async function startIssuer(config: IssuerConfig, options: { logger?: Logger } = {}): Promise<RunningIssuer> {
   const log = options.logger ?? createLogger(config.logLevel);
   const identity = await loadIdentity(config.identityKeyPath);
@@ -118,13 +131,14 @@ export async function startIssuer(config: IssuerConfig, options: { logger?: Logg
   const wsdlText = renderWsdl(serviceUrl);
 
   await new Promise<void>((resolve, reject) => {
-    soap.listen(soapApp, {
+    const soapServer = soap.listen(soapApp, {
       path: SOAP_PATH,
       services: lcpService(ledger, connections, log),
       xml: wsdlText,
       suppressStack: true,
       callback: (error: unknown) => (error ? reject(error) : resolve()),
     });
+    unqualifyRpcResponseParts(soapServer);
   });
   soapApp.get(WSDL_PATH, (_req, res) => {
     res.type('text/xml; charset=utf-8').send(wsdlText);

@@ -300,6 +300,15 @@ export function openSqliteStore(path: string | ':memory:', options: SqliteStoreO
   let closing: Promise<void> | undefined;
   let idle: (() => void) | undefined;
 
+  /** Rolls the whole transaction back if SQLite has not already done so. */
+  function abandon(): void {
+    try {
+      if (db.inTransaction) writes.rollback.run();
+    } catch {
+      // nothing more to undo: the connection reports the transaction gone or unusable
+    }
+  }
+
   // Why this is safe: better-sqlite3 runs each statement synchronously and only this loop
   // touches the write connection, so works run one after another and their savepoints never interleave.
   async function runBatch(batch: Job[]): Promise<void> {
@@ -331,7 +340,7 @@ export function openSqliteStore(path: string | ':memory:', options: SqliteStoreO
             continue;
           } catch {
             // fall through: treat as a lost transaction
-            if (db.inTransaction) writes.rollback.run();
+            abandon();
           }
         }
         // SQLite rolled back the whole transaction (e.g. disk full): the batch so far is lost.
@@ -352,7 +361,7 @@ export function openSqliteStore(path: string | ':memory:', options: SqliteStoreO
     try {
       writes.commit.run();
     } catch (error) {
-      if (db.inTransaction) writes.rollback.run();
+      abandon();
       for (const { job } of done) job.reject(error);
       return;
     }
