@@ -98,8 +98,10 @@ export function encodeTransferFundsRequest(message: TransferFundsRequest, scale:
 export function decodeGetDepositsRequest(wire: unknown): Decoded<GetDepositsRequest> {
   if (!isWireObject(wire)) return fail('malformedRequest', 'getDeposits needs its elements');
   const waitText = text(wire, 'millisecondsWait');
-  const wait = typeof waitText === 'string' ? decodeUnsigned(waitText, 2n ** 64n) : undefined;
-  if (wait === undefined) return fail('invalidWait', 'millisecondsWait must be a non-negative integer');
+  if (typeof waitText !== 'string' || !UNSIGNED.test(waitText) || waitText.length > 40) {
+    return fail('invalidWait', 'millisecondsWait must be a non-negative integer');
+  }
+  const wait = BigInt(waitText);
   const millisecondsWait = Number(wait > BigInt(LIMITS.maxWaitMs) ? BigInt(LIMITS.maxWaitMs) : wait);
   const ackText = text(wire, 'acknowledge');
   if (ackText === null) return fail('invalidAcknowledgement', 'acknowledge must be a sequence number');

@@ -1,0 +1,118 @@
+// Forked by issuer-bench.ts: the real money.com issuer (startIssuer on a fresh currency) and a
+// bare HTTPS echo server with the same TLS options, in a process of their own so that the
+// load generator does not share their event loop. Driven over IPC (see ipc.ts).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import express from 'express';
+import { createCertificateAuthority, serverTlsOptions } from '@lcp/crypto';
+import { isRefusal } from '@lcp/issuer-core';
+import type { EntityId } from '@lcp/protocol';
+import { startIssuer } from '../app.js';
+import type { IssuerConfig } from '../config.js';
+import { initCurrency, loadCurrency } from '../currency.js';
+import type { ChildOp, ChildOps, ChildReady, ChildReply, ChildRequest } from './ipc.js';
+
+const DOMAIN = 'money.com';
+const ECHO_PATH = '/echo';
+// The size of a real transferFundsResponse, so both servers write the same bytes per answer.
+const ECHO_BODY =
+  '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"  ' +
+  'xmlns:tns="urn:lcp:v1"><soap:Body><tns:transferFundsResponse><result>success</result><fee>0.01</fee>' +
+  '</tns:transferFundsResponse></soap:Body></soap:Envelope>';
+
+/** TLS (same options and timeouts as app.ts) + express, answering POST /echo with a fixed body. */
+async function startEchoServer(config: IssuerConfig): Promise<{ port: number; close(): Promise<void> }> {
+  const [certPem, keyPem] = await Promise.all([readFile(config.tlsCertPath, 'utf8'), readFile(config.tlsKeyPath, 'utf8')]);
+  const app = express();
+  app.disable('x-powered-by');
+  app.post(ECHO_PATH, (req, res) => {
+    req.resume();
+    req.once('end', () => {
+      res.setHeader('Content-Type', 'text/xml; charset=utf-8');
+      res.end(ECHO_BODY);
+    });
+  });
+  const server = https.createServer({ ...serverTlsOptions({ certPem, keyPem }), handshakeTimeout: 10_000 }, app);
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 75_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function main(): Promise<void> {
+  const send = (message: ChildReady | ChildReply, then?: () => void): void => {
+    if (!process.send) throw new Error('issuer-child.js must be started by issuer-bench.js (fork with IPC)');
+    process.send(message, undefined, {}, () => then?.());
+  };
+
+  const ca = await createCertificateAuthority('LCP bench CA');
+  const dir = await mkdtemp(join(tmpdir(), 'lcp-bench-issuer-'));
+  await initCurrency({
+    dir,
+    domain: DOMAIN,
+    ca,
+    settings: { LCP_HTTPS_PORT: '0', LCP_HTTP_PORT: '0', LCP_HOST: '127.0.0.1', LCP_PUBLIC_URL: `https://${DOMAIN}:0/lcp` },
+  });
+  const config = await loadCurrency(dir, { LCP_LOG_LEVEL: process.env.LCP_LOG_LEVEL ?? 'silent' });
+  const issuer = await startIssuer(config);
+  const echo = await startEchoServer(config);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await Promise.all([issuer.close(), echo.close()]);
+      await rm(dir, { recursive: true, force: true });
+    })());
+
+  const ops: { [K in ChildOp]: (args: ChildOps[K]['args']) => Promise<ChildOps[K]['result']> } = {
+    async mint({ accounts, amount }) {
+      const outcomes = await Promise.all(
+        accounts.map((account, i) => issuer.ledger.mint(account as EntityId, amount, `bench-fund-${i}`)),
+      );
+      return outcomes.filter((o) => !isRefusal(o) && o.response.result === 'success').length;
+    },
+    cpu: async () => process.cpuUsage(),
+    totals: () => issuer.ledger.totals(),
+    handshakes: async () => issuer.handshakes(),
+    stop,
+  };
+
+  process.on('message', (message: ChildRequest) => {
+    const run = ops[message.op] as (args: unknown) => Promise<unknown>;
+    run(message.args).then(
+      (value) => send({ id: message.id, ok: true, value }, message.op === 'stop' ? () => process.exit(0) : undefined),
+      (error: unknown) => send({ id: message.id, ok: false, error: String((error as Error)?.stack ?? error) }),
+    );
+  });
+  // the parent died or hung up: do not outlive it
+  process.once('disconnect', () => void stop().finally(() => process.exit(0)));
+
+  send({
+    ready: true,
+    domain: DOMAIN,
+    issuerPort: issuer.httpsPort,
+    echoPort: echo.port,
+    caPem: ca.certPem,
+    echoPath: ECHO_PATH,
+    echoBody: ECHO_BODY,
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error('bench server process failed:', error);
+  process.exit(1);
+});
