@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/config.ts', '**/*.test.ts', '**/bench/**', '**/scripts/**'],
+    files: ['**/config.ts', '**/main.ts', '**/*.test.ts', '**/bench/**', '**/scripts/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

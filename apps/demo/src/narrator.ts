@@ -1,7 +1,9 @@
 // Prints the demo: numbered steps, the SOAP bodies as they crossed the wire, balances.
 import { formatAmount } from '@lcp/protocol';
 
-const useColor = process.stdout.isTTY && !process.env.NO_COLOR;
+let useColor = false;
+/** Colour only on a terminal that did not ask for NO_COLOR (decided in main.ts). */
+export const setColor = (on: boolean): void => void (useColor = on);
 const paint = (code: string) => (text: string) => (useColor ? `\x1b[${code}m${text}\x1b[0m` : text);
 export const bold = paint('1');
 export const dim = paint('2');

@@ -2,6 +2,7 @@
 // `Connection: close`; the CPU of the same request on a kept-alive connection is measured too
 // and subtracted, leaving what the connection itself (TCP accept, handshake, close) costs.
 import tls from 'node:tls';
+import type { ProcessUsage } from './ipc.js';
 import type { ServerProcess } from './server-process.js';
 import { TlsHttpConnection } from './tls-http.js';
 
@@ -35,7 +36,7 @@ interface Target {
   contexts: tls.SecureContext[];
 }
 
-const cpuMicros = (usage: NodeJS.CpuUsage): number => usage.user + usage.system;
+const cpuMicros = ({ cpu }: ProcessUsage): number => cpu.user + cpu.system;
 
 function healthz(domain: string, close: boolean): string {
   return `GET /healthz HTTP/1.1\r\nHost: ${domain}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`;
@@ -74,12 +75,12 @@ async function requestCpu(target: Target, domain: string, requests: number): Pro
   try {
     const request = healthz(domain, false);
     for (let i = 0; i < 100; i++) await connection.request(request);
-    const before = await target.server.call('cpu');
+    const before = await target.server.call('usage');
     for (let i = 0; i < requests; i++) {
       const response = await connection.request(request);
       if (response.status !== 200) throw new Error(`GET /healthz answered ${response.status}`);
     }
-    const after = await target.server.call('cpu');
+    const after = await target.server.call('usage');
     return (cpuMicros(after) - cpuMicros(before)) / 1000 / requests;
   } finally {
     connection.close();
@@ -99,7 +100,7 @@ export async function benchHandshakes(
   const phase = async (count: number, resume: boolean, requestMs: number): Promise<HandshakePhase> => {
     let clientReused = 0;
     let failures = 0;
-    const cpuBefore = await target.server.call('cpu');
+    const cpuBefore = await target.server.call('usage');
     const countsBefore = await target.server.call('handshakes');
     const began = performance.now();
     await Promise.all(
@@ -128,7 +129,7 @@ export async function benchHandshakes(
       }),
     );
     const seconds = (performance.now() - began) / 1000;
-    const cpuAfter = await target.server.call('cpu');
+    const cpuAfter = await target.server.call('usage');
     const countsAfter = await target.server.call('handshakes');
     const perConnection = (cpuMicros(cpuAfter) - cpuMicros(cpuBefore)) / 1000 / count;
     return {

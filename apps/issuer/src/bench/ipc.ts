@@ -1,15 +1,22 @@
 // The messages between issuer-bench.ts and the server process it forks (issuer-child.ts).
 // fork() uses the 'advanced' serialization, so bigints cross the channel as they are.
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { LedgerTotals } from '@lcp/issuer-core';
 
 export interface ChildOps {
   /** Funds every account from the treasury (ledger.mint); answers how many mints succeeded. */
   mint: { args: { accounts: string[]; amount: bigint }; result: number };
-  cpu: { args: undefined; result: NodeJS.CpuUsage };
+  /** The server process's CPU time and event-loop utilization so far. */
+  usage: { args: undefined; result: ProcessUsage };
   totals: { args: undefined; result: LedgerTotals };
   handshakes: { args: undefined; result: { full: number; resumed: number } };
   /** Closes both servers and the ledger, removes the currency folder, then exits. */
-  stop: { args: undefined; result: undefined };
+  stop: { args: undefined; result: void };
+}
+
+export interface ProcessUsage {
+  cpu: NodeJS.CpuUsage;
+  elu: EventLoopUtilization;
 }
 
 export type ChildOp = keyof ChildOps;

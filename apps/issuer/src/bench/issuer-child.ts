@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       );
       return outcomes.filter((o) => !isRefusal(o) && o.response.result === 'success').length;
     },
-    cpu: async () => process.cpuUsage(),
+    usage: async () => ({ cpu: process.cpuUsage(), elu: performance.eventLoopUtilization() }),
     totals: () => issuer.ledger.totals(),
     handshakes: async () => issuer.handshakes(),
     stop,

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIssuerLedger, isRefusal, openSqliteStore, type SqliteStoreStats } from '@lcp/issuer-core';
+import { createIssuerLedger, isRefusal, openSqliteStore } from '@lcp/issuer-core';
 import type { EntityId } from '@lcp/protocol';
 import { parseConfig } from '../config.js';
 import { runClosedLoop, type ClosedLoopResult } from './closed-loop.js';
@@ -16,6 +16,8 @@ export interface LedgerBenchResult extends Omit<ClosedLoopResult<unknown>, 'star
   meanBatch: number;
   largestBatch: number;
   cpuPercent: number;
+  /** Event-loop utilization in the window (see HttpLoadResult.serverLoopBusy). */
+  loopBusy: number;
   sumIsZero: boolean;
 }
 
@@ -66,7 +68,7 @@ export async function benchLedger(options: {
     const result = await runClosedLoop(workers, {
       warmupMs: options.warmupMs,
       durationMs: options.durationMs,
-      sample: (): { stats: SqliteStoreStats; cpu: NodeJS.CpuUsage } => ({ stats: store.stats(), cpu: process.cpuUsage() }),
+      sample: () => ({ stats: store.stats(), cpu: process.cpuUsage(), elu: performance.eventLoopUtilization() }),
     });
     const totals = await ledger.totals();
     const { start, end, ...rest } = result;
@@ -79,6 +81,7 @@ export async function benchLedger(options: {
       meanBatch: (end.stats.committedWorks - start.stats.committedWorks) / commits,
       largestBatch: end.stats.largestBatch,
       cpuPercent: (cpuMicros / 1e6 / result.seconds) * 100,
+      loopBusy: performance.eventLoopUtilization(end.elu, start.elu).utilization,
       sumIsZero: totals.sum === 0n && totals.negativeAccounts.length === 0,
     };
   } finally {

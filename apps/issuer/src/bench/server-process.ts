@@ -19,9 +19,11 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function forkServerProcess(): Promise<ServerProcess> {
+/** `cpuProfileDir`: write a V8 CPU profile of the server process there when it exits. */
+export async function forkServerProcess(options: { cpuProfileDir?: string } = {}): Promise<ServerProcess> {
   const child = fork(fileURLToPath(new URL('./issuer-child.js', import.meta.url)), [], {
     serialization: 'advanced',
+    execArgv: [...process.execArgv, ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [])],
     env: { ...process.env, LCP_LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
