@@ -4,12 +4,15 @@
 import type { Response } from 'express';
 import { FAULTS, soapFaultCode, type FaultCode } from '@lcp/protocol';
 
+/** The specific reason when there is one, else the code's general meaning. */
+const faultText = (code: FaultCode, detail: string): string => detail || FAULTS[code].text;
+
 /** What a node-soap service method throws (or rejects with) to answer with a fault. */
 export function soapFault(code: FaultCode, detail: string): { Fault: Record<string, unknown> } {
   return {
     Fault: {
       faultcode: soapFaultCode(code),
-      faultstring: `${FAULTS[code].text} ${detail}`.trim(),
+      faultstring: faultText(code, detail),
       statusCode: FAULTS[code].http,
     },
   };
@@ -23,7 +26,7 @@ export function faultEnvelope(code: FaultCode, detail: string): string {
     '<?xml version="1.0" encoding="utf-8"?>' +
     '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault>' +
     `<faultcode>${soapFaultCode(code)}</faultcode>` +
-    `<faultstring>${escapeXml(`${FAULTS[code].text} ${detail}`.trim())}</faultstring>` +
+    `<faultstring>${escapeXml(faultText(code, detail))}</faultstring>` +
     '</soap:Fault></soap:Body></soap:Envelope>'
   );
 }

@@ -58,7 +58,7 @@ export function requestGuard(req: Request, res: Response, next: NextFunction): v
     const xml = Buffer.isBuffer(body) ? body.toString('utf8') : '';
     const problem = xml.length === 0 ? 'malformedRequest' : screenXml(xml);
     if (problem) {
-      sendFault(res, problem, 'the request was refused before parsing');
+      sendFault(res, problem, '');
       return;
     }
     next();

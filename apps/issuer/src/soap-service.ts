@@ -26,8 +26,8 @@ type ServiceMethod = (
 
 function connectionOf(connections: ConnectionTracker, req: IncomingMessage): ConnectionInfo & { holder: string } {
   const info = connections.get(req.socket as TLSSocket);
-  if (!info?.holder) throw soapFault('noClientCertificate', 'present a certificate with an Ed25519 key');
-  if (info.overLimit) throw soapFault('tooManyConnections', 'close some connections and retry');
+  if (!info?.holder) throw soapFault('noClientCertificate', '');
+  if (info.overLimit) throw soapFault('tooManyConnections', '');
   return info as ConnectionInfo & { holder: string };
 }
 

@@ -16,7 +16,7 @@ export function isTransferResult(text: string): text is TransferResult {
 
 /** SOAP 1.1 fault codes: `soap:Client.<code>` when the request is at fault, `soap:Server.<code>` otherwise. */
 export const FAULTS = {
-  noClientCertificate: { side: 'Client', http: 403, text: 'A TLS client certificate is required: it names the account.' },
+  noClientCertificate: { side: 'Client', http: 403, text: 'A TLS client certificate with an Ed25519 key is required: it names the account.' },
   malformedRequest: { side: 'Client', http: 400, text: 'The request is not a well-formed LCP message for this WSDL.' },
   xmlNotAllowed: { side: 'Client', http: 400, text: 'DTDs, entity declarations and processing instructions are refused.' },
   requestTooLarge: { side: 'Client', http: 413, text: 'The request body is larger than the limit.' },

@@ -47,7 +47,7 @@ export async function runClosedLoop<S>(
   let windowStart = 0;
   let windowEnd = 0;
 
-  const takeSample = async (): Promise<S> => options.sample();
+  const takeSample = async (): Promise<S> => options.sample(); // a sample that throws rejects the run
   let startSample: Promise<S> | undefined;
   let endSample: Promise<S> | undefined;
   const opened = new Promise<void>((resolve) =>

@@ -2,7 +2,10 @@
 // stack's bare HTTPS echo rate and the raw SQLite ledger rate, and server CPU per TLS handshake.
 // The servers run in a forked process (issuer-child.ts); this process is the load generator.
 // Prints a report and writes bench-results/issuer.json under the current directory.
+// Knobs: BENCH_SECONDS (measured seconds per HTTP load, default 10) and BENCH_CPU_PROF (a folder
+// that receives a V8 CPU profile of the server process).
 import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { relative, resolve } from 'node:path';
 import type { SecureContext } from 'node:tls';
 import { clientSecureContext, createHolderCertificate, generateIdentity, privateKeyPem } from '@lcp/crypto';
@@ -19,6 +22,7 @@ import { TlsHttpConnection, type HttpResponse } from './tls-http.js';
 const HOLDERS = 32;
 const WARMUP_MS = 2_000;
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
+if (!(DURATION_MS >= 1000 && DURATION_MS <= 60_000)) throw new RangeError('BENCH_SECONDS must be from 1 to 60');
 const HANDSHAKE_CONNECTIONS = 500;
 const HANDSHAKE_CONCURRENCY = 4;
 const LEDGER_WARMUP_MS = 500;
@@ -27,8 +31,8 @@ const TARGET_TRANSFERS_PER_SECOND = 3_000;
 const FUNDING = 100_000_00n; // minor units per holder: far more than a run can spend
 const WATCHDOG_MS = 150_000;
 const RESULTS_FILE = 'bench-results/issuer.json';
-/** Optional: a folder for a V8 CPU profile of the server process (open it in Chrome DevTools). */
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const KNOBS = ['BENCH_SECONDS', 'BENCH_CPU_PROF'] as const;
 
 interface Holder {
   id: string;
@@ -107,14 +111,17 @@ function problemOf(response: HttpResponse, expected: (body: string) => boolean):
 
 async function main(): Promise<void> {
   const m = machine();
-  const command = `cd ${process.cwd()} && ${['node', ...process.execArgv, relative(process.cwd(), process.argv[1] ?? '')].join(' ')}`;
+  const knobs = KNOBS.filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]}`);
+  const script = relative(process.cwd(), process.argv[1] ?? '');
+  const command = `cd ${process.cwd()} && ${[...knobs, 'node', ...process.execArgv, script].join(' ')}`;
   console.log('LCP issuer benchmark: money.com over SOAP 1.1/HTTPS with client certificates, SQLite ledger (WAL, synchronous=FULL)');
   console.log(`machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.platform}, node ${m.node}`);
   console.log(`command: ${command}`);
   console.log(
     `load:    ${HOLDERS} holders, each with its own certificate and kept-alive TLS connection, closed loop; ` +
-      `${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s measured; servers in a forked process\n`,
+      `${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s measured; servers in a forked process`,
   );
+  console.log(`ledgers: SQLite files under ${tmpdir()}, one fsync per COMMIT\n`);
 
   let server: ServerProcess | undefined;
   const watchdog = setTimeout(() => {
