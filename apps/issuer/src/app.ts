@@ -9,13 +9,15 @@ import express from 'express';
 import * as soap from 'soap';
 import { loadIdentity, serverTlsOptions } from '@lcp/crypto';
 import { SOAP_PATH, WSDL_PATH, renderWsdl, type EntityId } from '@lcp/protocol';
-import { createIssuerLedger, openSqliteStore, type IssuerLedger } from '@lcp/issuer-core';
+import { startLedgerWorker, type IssuerLedger } from '@lcp/issuer-core';
 import type { IssuerConfig } from './config.js';
 import { ConnectionTracker } from './connections.js';
 import { sendFault } from './faults.js';
 import { createLogger, type Logger } from './logger.js';
 import { requestGuard } from './request-guard.js';
-import { lcpService } from './soap-service.js';
+import { fastPath } from './fast-path.js';
+import { referenceGuard } from './reference-guard.js';
+import { lcpOperations, soapServices } from './soap-service.js';
 
 export interface RunningIssuer {
   readonly ledger: IssuerLedger;
@@ -88,11 +90,10 @@ export async function startIssuer(config: IssuerConfig, options: { logger?: Logg
     config.tlsCaPath ? readFile(config.tlsCaPath, 'utf8') : undefined,
   ]);
 
-  const ledger = createIssuerLedger(openSqliteStore(config.databasePath), {
-    treasury: identity.id as EntityId,
-    scale: config.scale,
-    issuanceCap: config.issuanceCap,
-    fees: config.fees,
+  // the ledger runs on its own thread: durable commits overlap with TLS and SOAP work here
+  const ledger = await startLedgerWorker({
+    databasePath: config.databasePath,
+    settings: { treasury: identity.id as EntityId, scale: config.scale, issuanceCap: config.issuanceCap, fees: config.fees },
   });
 
   const connections = new ConnectionTracker(config.maxConnectionsPerKey);
@@ -103,7 +104,10 @@ export async function startIssuer(config: IssuerConfig, options: { logger?: Logg
     if (info?.overLimit) res.setHeader('Connection', 'close');
     next();
   });
-  soapApp.use(SOAP_PATH, requestGuard);
+  const operations = lcpOperations(ledger, connections, log);
+  soapApp.post(SOAP_PATH, requestGuard);
+  if (config.soapPath === 'fast') soapApp.post(SOAP_PATH, fastPath(operations));
+  soapApp.post(SOAP_PATH, referenceGuard);
 
   const tlsServer = https.createServer(
     {
@@ -133,7 +137,7 @@ export async function startIssuer(config: IssuerConfig, options: { logger?: Logg
   await new Promise<void>((resolve, reject) => {
     const soapServer = soap.listen(soapApp, {
       path: SOAP_PATH,
-      services: lcpService(ledger, connections, log),
+      services: soapServices(operations),
       xml: wsdlText,
       suppressStack: true,
       callback: (error: unknown) => (error ? reject(error) : resolve()),

@@ -29,6 +29,7 @@ const schema = z.object({
   LCP_GETDEPOSITS_FEE: amountMinor.default(0n),
   LCP_MAX_CONNECTIONS_PER_KEY: z.coerce.number().int().min(1).max(10_000).default(64),
   LCP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  LCP_SOAP_PATH: z.enum(['fast', 'reference']).default('fast'),
   LCP_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -53,6 +54,8 @@ export interface IssuerConfig {
   };
   maxConnectionsPerKey: number;
   maxConnections: number;
+  /** 'fast' reads plain envelopes itself and hands the rest to node-soap; 'reference' sends all to node-soap. */
+  soapPath: 'fast' | 'reference';
   logLevel: string;
 }
 
@@ -89,6 +92,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<I
     },
     maxConnectionsPerKey: c.LCP_MAX_CONNECTIONS_PER_KEY,
     maxConnections: c.LCP_MAX_CONNECTIONS,
+    soapPath: c.LCP_SOAP_PATH,
     logLevel: c.LCP_LOG_LEVEL,
   });
 }

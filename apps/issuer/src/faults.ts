@@ -7,8 +7,16 @@ import { FAULTS, soapFaultCode, type FaultCode } from '@lcp/protocol';
 /** The specific reason when there is one, else the code's general meaning. */
 const faultText = (code: FaultCode, detail: string): string => detail || FAULTS[code].text;
 
+export interface SoapFault {
+  Fault: { faultcode: string; faultstring: string; statusCode: number };
+}
+
+export function isSoapFault(error: unknown): error is SoapFault {
+  return typeof error === 'object' && error !== null && 'Fault' in error;
+}
+
 /** What a node-soap service method throws (or rejects with) to answer with a fault. */
-export function soapFault(code: FaultCode, detail: string): { Fault: Record<string, unknown> } {
+export function soapFault(code: FaultCode, detail: string): SoapFault {
   return {
     Fault: {
       faultcode: soapFaultCode(code),

@@ -10,13 +10,14 @@ import {
   decodeTransferFundsRequest,
   encodeGetDepositsResponse,
   encodeTransferFundsResponse,
+  type LcpOperation,
 } from '@lcp/protocol';
 import type { IssuerLedger } from '@lcp/issuer-core';
 import type { ConnectionInfo, ConnectionTracker } from './connections.js';
-import { soapFault } from './faults.js';
+import { isSoapFault, soapFault } from './faults.js';
 import type { Logger } from './logger.js';
 
-type ServiceMethod = (
+export type ServiceMethod = (
   args: unknown,
   callback: unknown,
   headers: unknown,
@@ -31,16 +32,19 @@ function connectionOf(connections: ConnectionTracker, req: IncomingMessage): Con
   return info as ConnectionInfo & { holder: string };
 }
 
-export function lcpService(ledger: IssuerLedger, connections: ConnectionTracker, log: Logger) {
+export type LcpOperations = Record<LcpOperation, ServiceMethod>;
+
+/** The two operations, each turning anything unexpected into the `internal` fault. */
+export function lcpOperations(ledger: IssuerLedger, connections: ConnectionTracker, log: Logger): LcpOperations {
   const { scale } = ledger.settings;
 
   const guarded =
-    (operation: string, method: ServiceMethod): ServiceMethod =>
+    (operation: LcpOperation, method: ServiceMethod): ServiceMethod =>
     async (args, callback, headers, req, res) => {
       try {
         return await method(args, callback, headers, req, res);
       } catch (error) {
-        if (typeof error === 'object' && error !== null && 'Fault' in error) throw error;
+        if (isSoapFault(error)) throw error;
         log.error({ err: error, operation }, 'operation failed');
         throw soapFault('internal', '');
       }
@@ -71,12 +75,10 @@ export function lcpService(ledger: IssuerLedger, connections: ConnectionTracker,
     return encodeGetDepositsResponse(outcome, scale);
   };
 
-  return {
-    [LCP_SERVICE]: {
-      [LCP_PORT]: {
-        transferFunds: guarded('transferFunds', transferFunds),
-        getDeposits: guarded('getDeposits', getDeposits),
-      },
-    },
-  };
+  return { transferFunds: guarded('transferFunds', transferFunds), getDeposits: guarded('getDeposits', getDeposits) };
+}
+
+/** The operations as node-soap's services object (the reference path). */
+export function soapServices(operations: LcpOperations) {
+  return { [LCP_SERVICE]: { [LCP_PORT]: operations } };
 }

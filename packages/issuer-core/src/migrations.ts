@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 
 export const MIGRATIONS: readonly string[] = [
-  // 1: accounts, counted requests, transfers, per-recipient deposit journal, statement entries.
+  // 1: accounts, the transfer journal, counted requests, the per-recipient deposit journal.
   `
   CREATE TABLE accounts (
     id               TEXT    PRIMARY KEY,
@@ -16,19 +16,26 @@ export const MIGRATIONS: readonly string[] = [
     created_at       INTEGER NOT NULL
   ) STRICT;
 
+  -- The journal: every movement of funds. A getDeposits fee is a row whose recipient is the
+  -- fee account and that has no counter. Statements are read from here, through the
+  -- requests (by sender) and deposits (by recipient) keys that each transfer writes anyway.
   CREATE TABLE transfers (
     id             INTEGER PRIMARY KEY,
     sender         TEXT    NOT NULL REFERENCES accounts (id),
     recipient      TEXT    NOT NULL REFERENCES accounts (id),
     amount         INTEGER NOT NULL CHECK (amount > 0),
     fee            INTEGER NOT NULL CHECK (fee >= 0),
-    transaction_id TEXT    NOT NULL,
+    transaction_id TEXT,
     userid         TEXT,
-    counter        INTEGER NOT NULL CHECK (counter > 0),
+    counter        INTEGER CHECK (counter > 0),
     resumed        INTEGER NOT NULL CHECK (resumed IN (0, 1)),
     created_at     INTEGER NOT NULL,
-    CHECK (sender <> recipient)
+    CHECK (sender <> recipient),
+    CHECK ((counter IS NULL) = (recipient = 'fees'))
   ) STRICT;
+
+  -- only getDeposits fees are indexed by payer: transfers are found through requests
+  CREATE INDEX charges_by_payer ON transfers (sender, id) WHERE recipient = 'fees';
 
   CREATE TABLE requests (
     sender      TEXT    NOT NULL REFERENCES accounts (id),
@@ -45,25 +52,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE deposits (
     recipient      TEXT    NOT NULL REFERENCES accounts (id),
     sequence       INTEGER NOT NULL CHECK (sequence > 0),
-    transfer_id    INTEGER NOT NULL UNIQUE REFERENCES transfers (id),
+    transfer_id    INTEGER NOT NULL REFERENCES transfers (id),
     transaction_id TEXT    NOT NULL,
     amount         INTEGER NOT NULL CHECK (amount > 0),
     userid         TEXT,
     PRIMARY KEY (recipient, sequence)
   ) STRICT, WITHOUT ROWID;
 
-  CREATE TABLE entries (
-    id             INTEGER PRIMARY KEY,
-    account        TEXT    NOT NULL REFERENCES accounts (id),
-    delta          INTEGER NOT NULL CHECK (delta <> 0),
-    kind           TEXT    NOT NULL CHECK (kind IN ('transfer', 'fee', 'getDepositsFee')),
-    counterparty   TEXT    NOT NULL,
-    transaction_id TEXT,
-    transfer_id    INTEGER REFERENCES transfers (id),
-    created_at     INTEGER NOT NULL
-  ) STRICT;
-
-  CREATE INDEX entries_by_account ON entries (account, id);
   `,
 ];
 

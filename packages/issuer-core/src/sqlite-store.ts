@@ -60,15 +60,40 @@ type Int = bigint;
 interface AccountRow { balance: Int; last_counter: Int; deposit_sequence: Int; acknowledged: Int }
 interface RequestRow { body_hash: string; result: TransferResult; fee: Int }
 interface DepositRow { sequence: Int; transaction_id: string; amount: Int; userid: string | null }
-interface EntryRow {
+interface JournalRow {
   id: Int;
-  account: string;
-  delta: Int;
-  kind: EntryKind;
-  counterparty: string;
+  sender: string;
+  recipient: string;
+  amount: Int;
+  fee: Int;
   transaction_id: string | null;
-  transfer_id: Int | null;
   created_at: Int;
+}
+
+const JOURNAL_COLUMNS = 't.id, t.sender, t.recipient, t.amount, t.fee, t.transaction_id, t.created_at';
+
+/** The statement lines one journal row makes for `account` (a transfer with a fee makes two). */
+function entriesOf(row: JournalRow, account: string): StatementEntry[] {
+  const at = new Date(Number(row.created_at));
+  const charge = row.recipient === FEE_ACCOUNT; // a getDeposits fee
+  const line = (delta: bigint, kind: EntryKind, counterparty: string): StatementEntry => ({
+    id: row.id,
+    account,
+    delta,
+    kind,
+    counterparty,
+    transactionId: row.transaction_id,
+    transferId: charge ? null : row.id,
+    at,
+  });
+  if (charge) {
+    return [row.sender === account ? line(-row.amount, 'getDepositsFee', FEE_ACCOUNT) : line(row.amount, 'getDepositsFee', row.sender)];
+  }
+  if (account === FEE_ACCOUNT) return [line(row.fee, 'fee', row.sender)];
+  if (row.recipient === account) return [line(row.amount, 'transfer', row.sender)];
+  const lines = [line(-row.amount, 'transfer', row.recipient)];
+  if (row.fee > 0n) lines.push(line(-row.fee, 'fee', FEE_ACCOUNT));
+  return lines;
 }
 
 function prepareWrites(db: Database.Database) {
@@ -110,9 +135,9 @@ function prepareWrites(db: Database.Database) {
       `INSERT INTO deposits (recipient, sequence, transfer_id, transaction_id, amount, userid)
        VALUES (?, ?, ?, ?, ?, ?)`,
     ),
-    insertEntry: db.prepare<[string, bigint, EntryKind, string, string | null, bigint | null, number]>(
-      `INSERT INTO entries (account, delta, kind, counterparty, transaction_id, transfer_id, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    insertCharge: db.prepare<[string, bigint, number]>(
+      `INSERT INTO transfers (sender, recipient, amount, fee, resumed, created_at)
+       VALUES (?, '${FEE_ACCOUNT}', ?, 0, 0, ?)`,
     ),
     depositsAfter: db.prepare<[string, bigint, number], DepositRow>(
       `SELECT sequence, transaction_id, amount, userid FROM deposits
@@ -127,18 +152,27 @@ type WriteStatements = ReturnType<typeof prepareWrites>;
 
 function prepareReads(db: Database.Database) {
   return {
-    statement: db.prepare<[string, bigint, number], EntryRow>(
-      `SELECT id, account, delta, kind, counterparty, transaction_id, transfer_id, created_at
-       FROM entries WHERE account = ? AND id > ? ORDER BY id LIMIT ?`,
+    // a holder's rows: sent (found through requests), received (through deposits), fees paid
+    statement: db.prepare<{ account: string; after: bigint; limit: number }, JournalRow>(
+      `SELECT ${JOURNAL_COLUMNS} FROM transfers t
+       WHERE t.id > :after AND t.id IN (
+         SELECT transfer_id FROM requests WHERE sender = :account AND transfer_id IS NOT NULL
+         UNION ALL SELECT transfer_id FROM deposits WHERE recipient = :account
+         UNION ALL SELECT id FROM transfers WHERE sender = :account AND recipient = '${FEE_ACCOUNT}')
+       ORDER BY t.id LIMIT :limit`,
+    ),
+    feeStatement: db.prepare<{ after: bigint; limit: number }, JournalRow>(
+      `SELECT ${JOURNAL_COLUMNS} FROM transfers t
+       WHERE t.id > :after AND (t.fee > 0 OR t.recipient = '${FEE_ACCOUNT}') ORDER BY t.id LIMIT :limit`,
     ),
     // Positive and negative parts summed apart: neither can overflow int64 while the invariants hold.
     sums: db.prepare<[], { credit: Int | null; debit: Int | null; accounts: Int }>(
       `SELECT sum(CASE WHEN balance > 0 THEN balance END) AS credit,
               sum(CASE WHEN balance < 0 THEN balance END) AS debit,
-              count(*) AS accounts
+              count(*) FILTER (WHERE id <> '${FEE_ACCOUNT}') AS accounts
        FROM accounts`,
     ),
-    transfers: db.prepare<[], { n: Int }>('SELECT count(*) AS n FROM transfers'),
+    transfers: db.prepare<[], { n: Int }>(`SELECT count(*) AS n FROM transfers WHERE recipient <> '${FEE_ACCOUNT}'`),
     balance: db.prepare<[string], { balance: Int }>('SELECT balance FROM accounts WHERE id = ?'),
     negative: db.prepare<[string], { id: string }>(
       'SELECT id FROM accounts WHERE balance < 0 AND id <> ? ORDER BY id LIMIT 1000',
@@ -203,10 +237,7 @@ class SqliteTx implements LedgerTx {
     const credited = s.creditWithDeposit.get(t.amount, t.recipient);
     if (!credited) throw new Error(`recipient ${t.recipient} vanished`);
     const sequence = credited.deposit_sequence;
-    if (t.fee > 0n) {
-      s.ensureAccount.run(FEE_ACCOUNT, at);
-      s.credit.run(t.fee, FEE_ACCOUNT);
-    }
+    if (t.fee > 0n) s.credit.run(t.fee, FEE_ACCOUNT);
     const inserted = s.insertTransfer.get(
       t.sender, t.recipient, t.amount, t.fee, t.transactionId, userid, t.counter, t.resumed ? 1 : 0, at,
     );
@@ -214,12 +245,6 @@ class SqliteTx implements LedgerTx {
     const transferId = inserted.id;
     s.insertDeposit.run(t.recipient, sequence, transferId, t.transactionId, t.amount, userid);
     s.insertRequest.run(t.sender, t.counter, t.bodyHash, 'success', t.fee, transferId, at);
-    s.insertEntry.run(t.sender, -t.amount, 'transfer', t.recipient, t.transactionId, transferId, at);
-    s.insertEntry.run(t.recipient, t.amount, 'transfer', t.sender, t.transactionId, transferId, at);
-    if (t.fee > 0n) {
-      s.insertEntry.run(t.sender, -t.fee, 'fee', FEE_ACCOUNT, t.transactionId, transferId, at);
-      s.insertEntry.run(FEE_ACCOUNT, t.fee, 'fee', t.sender, t.transactionId, transferId, at);
-    }
     return { transferId, sequence };
   }
 
@@ -243,10 +268,8 @@ class SqliteTx implements LedgerTx {
     const s = this.#use();
     const at = this.#now();
     if (s.debit.run(fee, account).changes !== 1) throw new Error(`no account ${account} to charge`);
-    s.ensureAccount.run(FEE_ACCOUNT, at);
     s.credit.run(fee, FEE_ACCOUNT);
-    s.insertEntry.run(account, -fee, 'getDepositsFee', FEE_ACCOUNT, null, null, at);
-    s.insertEntry.run(FEE_ACCOUNT, fee, 'getDepositsFee', account, null, null, at);
+    s.insertCharge.run(account, fee, at);
   }
 }
 
@@ -278,6 +301,7 @@ export function openSqliteStore(path: string | ':memory:', options: SqliteStoreO
   try {
     schemaVersion = migrate(db);
     writes = prepareWrites(db);
+    writes.ensureAccount.run(FEE_ACCOUNT, now()); // exists from the start: transfers only credit it
     // A file database gets a second, read-only connection: WAL readers see the last commit
     // without waiting for the write queue. ':memory:' cannot be shared, so it reads in the queue.
     if (!isMemory(path)) {
@@ -420,20 +444,11 @@ export function openSqliteStore(path: string | ':memory:', options: SqliteStoreO
     statement(account, options = {}) {
       const after = options.afterId ?? 0n;
       const limit = Math.min(Math.max(1, options.limit ?? DEFAULT_STATEMENT_LIMIT), MAX_STATEMENT_LIMIT);
-      return read(() =>
-        reads.statement.all(account, after, limit).map(
-          (row): StatementEntry => ({
-            id: row.id,
-            account: row.account,
-            delta: row.delta,
-            kind: row.kind,
-            counterparty: row.counterparty,
-            transactionId: row.transaction_id,
-            transferId: row.transfer_id,
-            at: new Date(Number(row.created_at)),
-          }),
-        ),
-      );
+      return read(() => {
+        const rows =
+          account === FEE_ACCOUNT ? reads.feeStatement.all({ after, limit }) : reads.statement.all({ account, after, limit });
+        return rows.flatMap((row) => entriesOf(row, account));
+      });
     },
 
     totals(treasury) {

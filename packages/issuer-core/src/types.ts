@@ -58,6 +58,7 @@ export type EntryKind = 'transfer' | 'fee' | 'getDepositsFee';
 
 /** One line of an account statement: every balance change is one entry. */
 export interface StatementEntry {
+  /** The journal row it comes from (a transfer with a fee gives its sender two lines of one row). */
   id: bigint;
   account: string;
   /** Positive for credits, negative for debits, minor units. */
@@ -73,6 +74,7 @@ export interface StatementEntry {
 export interface LedgerTotals {
   /** Sum of every balance, treasury and fee account included: zero at every commit. */
   sum: bigint;
+  /** Accounts of entities (the fee account not counted). */
   accounts: number;
   transfers: number;
   treasuryBalance: bigint;

@@ -5,3 +5,4 @@ export * from './entity-id.js';
 export * from './limits.js';
 export type * from './messages.js';
 export * from './wsdl.js';
+export * from './envelope.js';

@@ -1,0 +1,53 @@
+// What node-soap does not check before it dispatches: that the body is well-formed XML, that
+// it names one of LCP's operations in LCP's namespace, and that a SOAPAction header, when
+// sent, names the same operation (node-soap would follow the header, not the body).
+import type { NextFunction, Request, Response } from 'express';
+import sax from 'sax';
+import { LCP_NAMESPACE, LCP_OPERATIONS, SOAP_ENVELOPE_NAMESPACE } from '@lcp/protocol';
+import { sendFault } from './faults.js';
+
+/** The operation the body's first element in soap:Body names, or why there is none. */
+export function bodyOperation(xml: string): { operation: string } | { problem: string } {
+  const parser = sax.parser(true, { xmlns: true });
+  const path: Array<{ local: string; uri: string }> = [];
+  let found: { local: string; uri: string } | undefined;
+  let problem: string | undefined;
+  parser.onerror = (error) => {
+    problem ??= `not well-formed XML (${error.message.split('\n')[0]})`;
+    throw error;
+  };
+  parser.onopentag = (node) => {
+    const tag = node as sax.QualifiedTag;
+    const parent = path.at(-1);
+    if (!found && path.length === 2 && parent?.local === 'Body' && parent.uri === SOAP_ENVELOPE_NAMESPACE) {
+      found = { local: tag.local, uri: tag.uri };
+    }
+    path.push({ local: tag.local, uri: tag.uri });
+  };
+  parser.onclosetag = () => void path.pop();
+  try {
+    parser.write(xml).close();
+  } catch {
+    return { problem: problem ?? 'not well-formed XML' };
+  }
+  if (!found) return { problem: 'soap:Body holds no operation' };
+  if (found.uri !== LCP_NAMESPACE || !(LCP_OPERATIONS as readonly string[]).includes(found.local)) {
+    return { problem: `unknown operation {${found.uri}}${found.local}` };
+  }
+  return { operation: found.local };
+}
+
+export function referenceGuard(req: Request, res: Response, next: NextFunction): void {
+  const read = bodyOperation((req.body as Buffer).toString('utf8'));
+  if ('problem' in read) {
+    sendFault(res, 'malformedRequest', read.problem);
+    return;
+  }
+  const action = String(req.headers.soapaction ?? '').replace(/^"|"$/g, '');
+  const named = action.slice(action.lastIndexOf('#') + 1);
+  if (action !== '' && named !== read.operation) {
+    sendFault(res, 'malformedRequest', `SOAPAction names ${named} but the body is ${read.operation}`);
+    return;
+  }
+  next();
+}
