@@ -12,13 +12,18 @@ export class LcpFaultError extends Error {
     super(message);
   }
 
-  /** Server-side faults may be retransmitted with the same counter. */
+  /** Server-side faults, and a temporary connection limit, may be retransmitted with the same counter. */
   get retryable(): boolean {
-    return this.code !== undefined && FAULTS[this.code].side === 'Server';
+    return this.code !== undefined && (FAULTS[this.code].side === 'Server' || this.code === 'tooManyConnections');
   }
 }
 
 /** The issuer could not be reached, or the answer was lost: retransmit with the same counter. */
 export class LcpNetworkError extends Error {
   override name = 'LcpNetworkError';
+}
+
+/** The issuer answered something this client cannot read as an LCP response. */
+export class LcpProtocolError extends Error {
+  override name = 'LcpProtocolError';
 }

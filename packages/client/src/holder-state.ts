@@ -52,8 +52,11 @@ export class MemoryStateStore implements HolderStateStore {
   }
 }
 
-/** A JSON file written atomically and fsynced: write temp, fsync, rename. */
+/** A JSON file written atomically and fsynced: write temp, fsync, rename; one save at a time. */
 export class FileStateStore implements HolderStateStore {
+  #saving: Promise<void> = Promise.resolve();
+  #temp = 0;
+
   constructor(readonly path: string) {}
 
   async load(): Promise<HolderState> {
@@ -65,12 +68,19 @@ export class FileStateStore implements HolderStateStore {
     }
   }
 
-  async save(state: HolderState): Promise<void> {
+  save(state: HolderState): Promise<void> {
+    const snapshot = JSON.stringify(state); // the state as it is now, whatever happens to it next
+    const run = this.#saving.then(() => this.#write(snapshot));
+    this.#saving = run.catch(() => undefined);
+    return run;
+  }
+
+  async #write(snapshot: string): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temp = `${this.path}.${process.pid}.tmp`;
+    const temp = `${this.path}.${process.pid}.${this.#temp++}.tmp`;
     const file = await open(temp, 'w', 0o600);
     try {
-      await file.writeFile(JSON.stringify(state));
+      await file.writeFile(snapshot);
       await file.sync();
     } finally {
       await file.close();

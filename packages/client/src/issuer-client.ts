@@ -18,8 +18,14 @@ import {
   type GetDepositsResponse,
   type TransferFundsResponse,
 } from '@lcp/protocol';
-import { LcpFaultError, LcpNetworkError } from './errors.js';
-import { MemoryStateStore, type HolderState, type HolderStateStore } from './holder-state.js';
+import { LcpFaultError, LcpNetworkError, LcpProtocolError } from './errors.js';
+import {
+  MemoryStateStore,
+  type HolderState,
+  type HolderStateStore,
+  type PendingTransfer,
+  type StoredDeposit,
+} from './holder-state.js';
 
 export interface HolderCredentials {
   /** The holder's TLS certificate (self-signed for plain holders). */
@@ -74,12 +80,29 @@ function classify(error: unknown): LcpFaultError | LcpNetworkError {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function toDeposit(d: StoredDeposit): Deposit {
+  return {
+    transactionId: d.transactionId,
+    amount: BigInt(d.amount),
+    ...(d.userid ? { userid: d.userid } : {}),
+    ...(d.sequence ? { sequence: BigInt(d.sequence) } : {}),
+  };
+}
+
+const sameOrder = (pending: PendingTransfer, order: TransferOrder): boolean =>
+  pending.recipient === order.recipient &&
+  pending.amount === order.amount.toString() &&
+  pending.transactionId === order.transactionId &&
+  (pending.userid ?? '') === (order.userid ?? '');
+
 export class IssuerClient {
   readonly scale: number;
   readonly #soap: soap.Client;
   readonly #agent: https.Agent;
-  readonly #state: HolderStateStore;
+  readonly #store: HolderStateStore;
   readonly #options: IssuerClientOptions;
+  /** The holder's state, loaded once; changed in memory (one event loop: no races) and saved whole. */
+  #state: Promise<HolderState> | undefined;
   /** One transfer at a time per holder and issuer: counters must arrive in order. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -87,7 +110,7 @@ export class IssuerClient {
     this.#soap = client;
     this.#agent = agent;
     this.#options = options;
-    this.#state = options.state ?? new MemoryStateStore();
+    this.#store = options.state ?? new MemoryStateStore();
     this.scale = options.scale ?? 2;
   }
 
@@ -112,22 +135,27 @@ export class IssuerClient {
     return new IssuerClient(client, agent, options);
   }
 
-  /** The SOAP endpoint named in the issuer's WSDL. */
-  get endpoint(): string {
-    return (this.#soap as unknown as { endpoint?: string }).endpoint ?? this.#options.wsdlUrl;
+  #load(): Promise<HolderState> {
+    this.#state ??= this.#store.load();
+    return this.#state;
   }
 
   /**
    * transferFunds with safe retransmission: the counter and the request are saved before the
    * first send; a lost answer is asked for again with the same counter, which the issuer
-   * answers from its stored response without moving funds twice.
+   * answers from its stored response without moving funds twice. If an earlier call ended
+   * without an answer (LcpNetworkError, or a crash), it is settled first; when it was this
+   * same order, its answer is returned instead of paying again.
    */
   transferFunds(order: TransferOrder): Promise<TransferFundsResponse> {
     const run = this.#queue.then(async () => {
-      const state = await this.#state.load();
-      if (state.pending) await this.#finishPending(state); // a send interrupted by a crash
-      const counter = BigInt(state.counter) + 1n;
-      state.counter = counter.toString();
+      const state = await this.#load();
+      if (state.pending) {
+        const pending = state.pending;
+        const answer = await this.#settlePending(state);
+        if (sameOrder(pending, order)) return answer;
+      }
+      state.counter = (BigInt(state.counter) + 1n).toString();
       state.pending = {
         counter: state.counter,
         recipient: order.recipient,
@@ -135,15 +163,37 @@ export class IssuerClient {
         transactionId: order.transactionId,
         ...(order.userid ? { userid: order.userid } : {}),
       };
-      await this.#state.save(state);
-      return this.#finishPending(state);
+      await this.#store.save(state);
+      return this.#settlePending(state);
     });
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
-  /** Sends (again) the transfer recorded as pending, then clears it. */
-  async #finishPending(state: HolderState): Promise<TransferFundsResponse> {
+  /** Settles a transfer left without an answer by an earlier call or a crash; undefined if none. */
+  recoverPending(): Promise<{ order: TransferOrder; response: TransferFundsResponse } | undefined> {
+    const run = this.#queue.then(async () => {
+      const state = await this.#load();
+      const pending = state.pending;
+      if (!pending) return undefined;
+      const response = await this.#settlePending(state);
+      const order: TransferOrder = {
+        recipient: pending.recipient,
+        amount: BigInt(pending.amount),
+        transactionId: pending.transactionId,
+        ...(pending.userid ? { userid: pending.userid } : {}),
+      };
+      return { order, response };
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Sends (again) the transfer recorded as pending. An answer or a fault (the issuer refused it
+   * and changed nothing) clears it; without an answer it stays pending for the next call.
+   */
+  async #settlePending(state: HolderState): Promise<TransferFundsResponse> {
     const pending = state.pending;
     if (!pending) throw new Error('no pending transfer');
     const args = encodeTransferFundsRequest(
@@ -156,11 +206,20 @@ export class IssuerClient {
       },
       this.scale,
     );
-    const wire = await this.#call('transferFundsAsync', args, 0);
-    const decoded = decodeTransferFundsResponse(wire, this.scale);
-    if (!decoded.ok) throw new LcpFaultError(decoded.fault, 'client', decoded.detail);
+    let wire: unknown;
+    try {
+      wire = await this.#call('transferFundsAsync', args, 0);
+    } catch (error) {
+      if (error instanceof LcpFaultError && !error.retryable) {
+        delete state.pending;
+        await this.#store.save(state);
+      }
+      throw error;
+    }
     delete state.pending;
-    await this.#state.save(state);
+    await this.#store.save(state);
+    const decoded = decodeTransferFundsResponse(wire, this.scale);
+    if (!decoded.ok) throw new LcpProtocolError(`unreadable transferFundsResponse: ${decoded.detail}`);
     return decoded.value;
   }
 
@@ -168,7 +227,7 @@ export class IssuerClient {
   async getDeposits(request: GetDepositsRequest): Promise<GetDepositsResponse> {
     const wire = await this.#call('getDepositsAsync', encodeGetDepositsRequest(request), request.millisecondsWait);
     const decoded = decodeGetDepositsResponse(wire, this.scale);
-    if (!decoded.ok) throw new LcpFaultError(decoded.fault, 'client', decoded.detail);
+    if (!decoded.ok) throw new LcpProtocolError(`unreadable getDepositsResponse: ${decoded.detail}`);
     return decoded.value;
   }
 
@@ -180,17 +239,12 @@ export class IssuerClient {
   async waitForDeposit(transactionId: string, timeoutMs: number): Promise<Deposit | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const state = await this.#state.load();
+      const state = await this.#load();
       const index = state.inbox.findIndex((d) => d.transactionId === transactionId);
       if (index !== -1) {
         const [found] = state.inbox.splice(index, 1);
-        await this.#state.save(state);
-        return found && {
-          transactionId: found.transactionId,
-          amount: BigInt(found.amount),
-          ...(found.userid ? { userid: found.userid } : {}),
-          ...(found.sequence ? { sequence: BigInt(found.sequence) } : {}),
-        };
+        await this.#store.save(state);
+        return found && toDeposit(found);
       }
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
@@ -198,30 +252,32 @@ export class IssuerClient {
     }
   }
 
-  /** One acknowledged getDeposits: new deposits go to the saved inbox. Returns how many arrived. */
+  /** One acknowledged getDeposits: new deposits go to the saved inbox. Returns how many were new. */
   async collectDeposits(millisecondsWait: number): Promise<number> {
-    const state = await this.#state.load();
+    const state = await this.#load();
     const response = await this.getDeposits({ millisecondsWait, acknowledge: BigInt(state.acknowledged) });
+    // read the acknowledgement again: a concurrent call may have taken some of these already
     let highest = BigInt(state.acknowledged);
+    let added = 0;
     for (const deposit of response.deposits) {
-      if (deposit.sequence !== undefined && deposit.sequence <= highest) continue;
-      if (deposit.sequence !== undefined) highest = deposit.sequence;
+      if (deposit.sequence === undefined || deposit.sequence <= highest) continue;
+      highest = deposit.sequence;
+      added++;
       state.inbox.push({
         transactionId: deposit.transactionId,
         amount: deposit.amount.toString(),
         ...(deposit.userid ? { userid: deposit.userid } : {}),
-        ...(deposit.sequence !== undefined ? { sequence: deposit.sequence.toString() } : {}),
+        sequence: deposit.sequence.toString(),
       });
     }
     state.acknowledged = highest.toString();
-    await this.#state.save(state);
-    return response.deposits.length;
+    await this.#store.save(state);
+    return added;
   }
 
   /** Deposits saved in the inbox and not yet taken. */
   async inbox(): Promise<Deposit[]> {
-    const state = await this.#state.load();
-    return state.inbox.map((d) => ({ transactionId: d.transactionId, amount: BigInt(d.amount) }));
+    return (await this.#load()).inbox.map(toDeposit);
   }
 
   async #call(method: string, args: Record<string, unknown>, waitMs: number): Promise<unknown> {

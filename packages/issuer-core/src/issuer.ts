@@ -9,6 +9,8 @@ import {
   type TransferFundsRequest,
   type TransferResult,
   isEntityId,
+  isTransactionId,
+  isUserid,
   LIMITS,
   MAX_MINOR_UNITS,
   assertScale,
@@ -25,8 +27,6 @@ import {
   type TransferOutcome,
 } from './types.js';
 
-const TRANSACTION_ID = /^[\x20-\x7e]+$/;
-const USERID = /^[A-Za-z0-9._-]+$/;
 const PPM = 1_000_000n;
 
 type TransferBody = Pick<TransferFundsRequest, 'recipient' | 'amount' | 'transactionId' | 'userid'>;
@@ -70,13 +70,13 @@ function checkTransferBody(body: TransferBody): Refusal | undefined {
   if (body.amount <= 0n || body.amount > MAX_MINOR_UNITS) {
     return refuse('invalidAmount', 'amount must be greater than zero and at most 2^63-1 minor units');
   }
-  if (body.transactionId.length > LIMITS.maxTransactionIdLength || !TRANSACTION_ID.test(body.transactionId)) {
+  if (!isTransactionId(body.transactionId)) {
     return refuse(
       'invalidTransactionId',
-      `transactionId must be 1 to ${LIMITS.maxTransactionIdLength} printable characters`,
+      `transactionId must be 1 to ${LIMITS.maxTransactionIdLength} printable ASCII characters other than < > &`,
     );
   }
-  if (body.userid !== undefined && (body.userid.length > LIMITS.maxUseridLength || !USERID.test(body.userid))) {
+  if (body.userid !== undefined && !isUserid(body.userid)) {
     return refuse('invalidUserid', `userid must be 1 to ${LIMITS.maxUseridLength} characters of [A-Za-z0-9._-]`);
   }
   return undefined;

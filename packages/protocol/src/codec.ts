@@ -18,8 +18,13 @@ export type Decoded<T> = { ok: true; value: T } | { ok: false; fault: FaultCode;
 /** A message as node-soap reads it: element name to text (or, for bad input, anything). */
 export type WireObject = Record<string, unknown>;
 
-const TRANSACTION_ID = /^[\x20-\x7e]+$/;
+// printable ASCII without the XML specials: every SOAP stack then carries it unchanged
+const TRANSACTION_ID = /^[\x20-\x25\x27-\x3b\x3d\x3f-\x7e]+$/;
 const USERID = /^[A-Za-z0-9._-]+$/;
+
+export const isTransactionId = (text: string): boolean =>
+  text.length <= LIMITS.maxTransactionIdLength && TRANSACTION_ID.test(text);
+export const isUserid = (text: string): boolean => text.length <= LIMITS.maxUseridLength && USERID.test(text);
 const UNSIGNED = /^[0-9]+$/;
 
 const fail = (fault: FaultCode, detail: string): { ok: false; fault: FaultCode; detail: string } => ({
@@ -49,7 +54,11 @@ function isWireObject(value: unknown): value is WireObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function decodeTransferFundsRequest(wire: unknown, scale: number): Decoded<TransferFundsRequest> {
+/** An operation element with no children reads as one whose every element is missing. */
+const elementsOf = (wire: unknown): unknown => (wire === undefined || wire === null || wire === '' ? {} : wire);
+
+export function decodeTransferFundsRequest(received: unknown, scale: number): Decoded<TransferFundsRequest> {
+  const wire = elementsOf(received);
   if (!isWireObject(wire)) return fail('malformedRequest', 'transferFunds needs its elements');
   const recipient = text(wire, 'recipient');
   if (recipient === null || recipient === undefined || !isEntityId(recipient)) {
@@ -61,13 +70,8 @@ export function decodeTransferFundsRequest(wire: unknown, scale: number): Decode
   if (!amount.ok) return fail('invalidAmount', amount.reason);
   if (amount.value === 0n) return fail('invalidAmount', 'amount must be greater than zero');
   const transactionId = text(wire, 'transactionId');
-  if (
-    transactionId === null ||
-    transactionId === undefined ||
-    transactionId.length > LIMITS.maxTransactionIdLength ||
-    !TRANSACTION_ID.test(transactionId)
-  ) {
-    return fail('invalidTransactionId', `transactionId must be 1 to ${LIMITS.maxTransactionIdLength} printable characters`);
+  if (transactionId === null || transactionId === undefined || !isTransactionId(transactionId)) {
+    return fail('invalidTransactionId', `transactionId must be 1 to ${LIMITS.maxTransactionIdLength} printable ASCII characters other than < > &`);
   }
   const counterText = text(wire, 'messageCounter');
   const messageCounter =
@@ -76,7 +80,7 @@ export function decodeTransferFundsRequest(wire: unknown, scale: number): Decode
     return fail('invalidCounter', 'messageCounter must be an integer from 1 to 2^63-1');
   }
   const userid = text(wire, 'userid');
-  if (userid === null || (userid !== undefined && (userid.length > LIMITS.maxUseridLength || !USERID.test(userid)))) {
+  if (userid === null || (userid !== undefined && !isUserid(userid))) {
     return fail('invalidUserid', `userid must be 1 to ${LIMITS.maxUseridLength} characters of [A-Za-z0-9._-]`);
   }
   return {
@@ -95,7 +99,8 @@ export function encodeTransferFundsRequest(message: TransferFundsRequest, scale:
   };
 }
 
-export function decodeGetDepositsRequest(wire: unknown): Decoded<GetDepositsRequest> {
+export function decodeGetDepositsRequest(received: unknown): Decoded<GetDepositsRequest> {
+  const wire = elementsOf(received);
   if (!isWireObject(wire)) return fail('malformedRequest', 'getDeposits needs its elements');
   const waitText = text(wire, 'millisecondsWait');
   if (typeof waitText !== 'string' || !UNSIGNED.test(waitText) || waitText.length > 40) {

@@ -24,7 +24,7 @@ export const FAULTS = {
   unsupportedEncoding: { side: 'Client', http: 415, text: 'Compressed request bodies are not accepted.' },
   invalidRecipient: { side: 'Client', http: 400, text: 'recipient must be another entity: 64 lowercase hex characters.' },
   invalidAmount: { side: 'Client', http: 400, text: 'amount must be a positive exact decimal within the currency scale.' },
-  invalidTransactionId: { side: 'Client', http: 400, text: 'transactionId must be 1 to 128 printable characters.' },
+  invalidTransactionId: { side: 'Client', http: 400, text: 'transactionId must be 1 to 128 printable ASCII characters other than < > &.' },
   invalidUserid: { side: 'Client', http: 400, text: 'userid must be 1 to 64 characters of [A-Za-z0-9._-].' },
   invalidCounter: { side: 'Client', http: 400, text: 'messageCounter must be an integer from 1 to 2^63-1.' },
   counterReused: { side: 'Client', http: 409, text: 'This messageCounter was already used with a different request.' },
