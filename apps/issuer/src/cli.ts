@@ -1,10 +1,9 @@
 // lcp-issuer: create a currency, mint, look at balances and statements, serve.
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
-import { loadCertificateAuthority } from '@lcp/crypto';
 import { formatAmount, isEntityId, parseAmount, type EntityId } from '@lcp/protocol';
 import { createIssuerLedger, openSqliteStore, type IssuerLedger } from '@lcp/issuer-core';
-import { loadIdentity } from '@lcp/crypto';
+import { loadCertificateAuthority, loadIdentity } from '@lcp/crypto';
 import { startIssuer } from './app.js';
 import type { IssuerConfig } from './config.js';
 import { initCurrency, loadCurrency } from './currency.js';
@@ -81,7 +80,10 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     if (values['http-port']) settings.LCP_HTTP_PORT = values['http-port'];
     const created = await initCurrency({ dir, domain: values.domain, settings, ...(ca ? { ca } : {}) });
     print(`created ${values.domain} in ${dir}\ntreasury: ${created.treasury}\nsettings: ${created.configFile}`);
-    if (!ca) print('note: the TLS certificate is self-signed; replace tls/cert.pem with one a CA signed for the domain');
+    if (!ca) {
+      print('note: tls/cert.pem is self-signed, for local trials. Send tls/request.csr to a CA and put the');
+      print('      certificate it returns in tls/cert.pem: it then names the issuer\'s own key for its domain.');
+    }
     return;
   }
 

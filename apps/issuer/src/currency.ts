@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import {
+  createCertificateRequest,
   createHolderCertificate,
   generateIdentity,
   issueServerCertificate,
@@ -39,6 +40,8 @@ export async function initCurrency(currency: NewCurrency): Promise<{ treasury: s
     : await createHolderCertificate(identity, { commonName: currency.domain });
   await writeFile(join(dir, 'tls', 'cert.pem'), certPem);
   await writeFile(join(dir, 'tls', 'key.pem'), keyPem, { mode: 0o600 });
+  // without a CA: a request to send to one, whose answer replaces the self-signed cert.pem
+  if (!currency.ca) await writeFile(join(dir, 'tls', 'request.csr'), await createCertificateRequest(identity, [currency.domain]));
 
   const env: Record<string, string> = {
     LCP_DOMAIN: currency.domain,

@@ -1,9 +1,19 @@
 // The issuer over real TLS on loopback, driven by real SOAP clients (node-soap through
 // @lcp/client, and bare node-soap where a test must choose every element).
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LcpFaultError } from '@lcp/client';
 import type { EntityId } from '@lcp/protocol';
-import { connectHolder, faultOf, newHolder, rawClient, startTestIssuer, type TestHolder, type TestIssuer } from './test-support.js';
+import {
+  connectHolder,
+  faultOf,
+  loopback,
+  newHolder,
+  rawClient,
+  startTestIssuer,
+  type TestHolder,
+  type TestIssuer,
+} from './test-support.js';
 
 const dollars = (n: number | string) => BigInt(Math.round(Number(n) * 100)); // scale 2, test values only
 
@@ -203,5 +213,42 @@ describe('the resumed-session fee discount', () => {
     expect(after.full - before.full).toBe(1);
     expect(after.resumed - before.resumed).toBe(1);
     agent.destroy();
+  });
+});
+
+describe('serving', () => {
+  it('serves lcp.wsdl and /healthz over plain HTTP, the WSDL naming the HTTPS service', async () => {
+    const t = await startTestIssuer();
+    try {
+      const get = (path: string) =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          http
+            .get({ host: 'money.com', port: t.issuer.httpPort, path, lookup: loopback }, (res) => {
+              let body = '';
+              res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+            })
+            .on('error', reject);
+        });
+      const wsdl = await get('/lcp.wsdl');
+      expect(wsdl.status).toBe(200);
+      expect(wsdl.body).toContain(`<soap:address location="https://money.com:${t.issuer.httpsPort}/lcp"/>`);
+      expect(JSON.parse((await get('/healthz')).body)).toEqual({ status: 'ok' });
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('answers waiting long-polls when it shuts down, then stops', async () => {
+    const t = await startTestIssuer();
+    const holder = await newHolder();
+    const client = await connectHolder(t, holder, { retries: 0 });
+    const waiting = client.getDeposits({ millisecondsWait: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await t.stop();
+    expect(await waiting).toEqual({ deposits: [], fee: 0n, balance: 0n });
+    expect(Date.now() - started).toBeLessThan(5000);
+    client.close();
   });
 });

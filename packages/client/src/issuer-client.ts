@@ -12,6 +12,8 @@ import {
   encodeGetDepositsRequest,
   encodeTransferFundsRequest,
   faultCodeFromSoap,
+  LCP_PORT,
+  LCP_SERVICE,
   type Deposit,
   type EntityId,
   type GetDepositsRequest,
@@ -80,6 +82,21 @@ function classify(error: unknown): LcpFaultError | LcpNetworkError {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The WSDL comes over plain HTTP, so its service address is checked: it must be https on the
+ * same host the WSDL came from, whose certificate TLS then verifies. Otherwise anyone on the
+ * path could send the holder's payments to another server.
+ */
+function checkServiceAddress(client: soap.Client, wsdlUrl: string): void {
+  const services = (client as unknown as { wsdl: { definitions: { services: Record<string, { ports: Record<string, { location?: string }> }> } } })
+    .wsdl.definitions.services;
+  const location = services[LCP_SERVICE]?.ports[LCP_PORT]?.location;
+  const address = location ? new URL(location) : undefined;
+  if (address?.protocol !== 'https:' || address.hostname !== new URL(wsdlUrl).hostname) {
+    throw new LcpProtocolError(`the WSDL at ${wsdlUrl} names service address ${location ?? '(none)'}: it must be https on the same host`);
+  }
+}
+
 function toDeposit(d: StoredDeposit): Deposit {
   return {
     transactionId: d.transactionId,
@@ -126,6 +143,7 @@ export class IssuerClient {
     const client = await soap.createClientAsync(options.wsdlUrl, {
       wsdl_options: { httpAgent: wsdlAgent, timeout: options.timeoutMs ?? 10_000 },
     });
+    checkServiceAddress(client, options.wsdlUrl);
     client.setSecurity({ addOptions: (request: Record<string, unknown>) => void (request.httpsAgent = agent), toXML: () => '' });
     if (options.onMessage) {
       const notify = options.onMessage;

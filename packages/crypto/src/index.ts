@@ -22,3 +22,4 @@ export {
 } from './server-certificate.js';
 export { clientSecureContext, serverSecureContext, serverTlsOptions, type TlsMaterial } from './tls-context.js';
 export { entityIdFromPeerCertificate, entityIdFromSocket } from './peer-identity.js';
+export { createCertificateRequest } from './certificate-request.js';
