@@ -4,14 +4,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Wallet } from '@lcp/client';
+import { loopbackLookup as loopback, Wallet } from '@lcp/client';
 import { createCertificateAuthority, createHolderCertificate, generateIdentity, privateKeyPem } from '@lcp/crypto';
 import { FEE_ACCOUNT } from '@lcp/issuer-core';
 import type { EntityId } from '@lcp/protocol';
 import { initCurrency, loadCurrency, startIssuer } from '@lcp/issuer';
 import { createLogger } from './logger.js';
 import { Narrator } from './narrator.js';
-import { loopback } from './resolve-locally.js';
 
 export interface Figure1Result {
   alice: bigint;

@@ -2,11 +2,9 @@
 import { parseArgs } from 'node:util';
 import { readFile } from 'node:fs/promises';
 import { formatAmount, isEntityId, parseAmount, type EntityId } from '@lcp/protocol';
-import { createIssuerLedger, openSqliteStore, type IssuerLedger } from '@lcp/issuer-core';
-import { loadCertificateAuthority, loadIdentity } from '@lcp/crypto';
+import { loadCertificateAuthority } from '@lcp/crypto';
 import { startIssuer } from './app.js';
-import type { IssuerConfig } from './config.js';
-import { initCurrency, loadCurrency } from './currency.js';
+import { initCurrency, loadCurrency, openCurrencyLedger } from './currency.js';
 
 const USAGE = `usage: lcp-issuer <command> --dir DIR [options]
 
@@ -22,16 +20,6 @@ Settings come from DIR/issuer.env; LCP_* environment variables override them.`;
 
 export class UsageError extends Error {
   override name = 'UsageError';
-}
-
-async function openLedger(config: IssuerConfig): Promise<IssuerLedger> {
-  const identity = await loadIdentity(config.identityKeyPath);
-  return createIssuerLedger(openSqliteStore(config.databasePath), {
-    treasury: identity.id as EntityId,
-    scale: config.scale,
-    issuanceCap: config.issuanceCap,
-    fees: config.fees,
-  });
 }
 
 function entityOption(value: string | undefined, name: string): EntityId {
@@ -96,7 +84,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     return;
   }
 
-  const ledger = await openLedger(config);
+  const ledger = await openCurrencyLedger(config);
   try {
     const show = (minor: bigint) => formatAmount(minor, config.scale);
     switch (command) {

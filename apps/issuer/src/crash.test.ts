@@ -9,10 +9,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { IssuerClient, MemoryStateStore } from '@lcp/client';
-import { createIssuerLedger, openSqliteStore, type IssuerLedger } from '@lcp/issuer-core';
-import { loadIdentity } from '@lcp/crypto';
-import type { EntityId } from '@lcp/protocol';
-import { initCurrency, loadCurrency } from './currency.js';
+import type { IssuerLedger } from '@lcp/issuer-core';
+import { initCurrency, loadCurrency, openCurrencyLedger } from './currency.js';
 import { demoCa, loopback, newHolder, type TestHolder } from './test-support.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -38,16 +36,7 @@ function serve(dir: string): Promise<Served> {
 let dir: string;
 let holders: TestHolder[];
 
-async function openLedger(): Promise<IssuerLedger> {
-  const config = await loadCurrency(dir);
-  const identity = await loadIdentity(config.identityKeyPath);
-  return createIssuerLedger(openSqliteStore(config.databasePath), {
-    treasury: identity.id as EntityId,
-    scale: config.scale,
-    issuanceCap: config.issuanceCap,
-    fees: config.fees,
-  });
-}
+const openLedger = async (): Promise<IssuerLedger> => openCurrencyLedger(await loadCurrency(dir));
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lcp-crash-'));

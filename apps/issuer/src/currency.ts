@@ -8,10 +8,13 @@ import {
   createHolderCertificate,
   generateIdentity,
   issueServerCertificate,
+  loadIdentity,
   privateKeyPem,
   saveIdentity,
   type CertificateAuthority,
 } from '@lcp/crypto';
+import { createIssuerLedger, openSqliteStore, type IssuerLedger } from '@lcp/issuer-core';
+import type { EntityId } from '@lcp/protocol';
 import { parseConfig, type IssuerConfig } from './config.js';
 
 export const CONFIG_FILE = 'issuer.env';
@@ -76,4 +79,15 @@ export async function loadCurrency(
   const fromFile = await readCurrencyEnv(resolve(dir));
   const fromEnv = Object.fromEntries(Object.entries(overrides).filter(([name]) => name.startsWith('LCP_')));
   return parseConfig({ ...fromFile, ...fromEnv });
+}
+
+/** The currency's ledger opened in this process (the CLI, tests); the server runs it on a worker. */
+export async function openCurrencyLedger(config: IssuerConfig): Promise<IssuerLedger> {
+  const identity = await loadIdentity(config.identityKeyPath);
+  return createIssuerLedger(openSqliteStore(config.databasePath), {
+    treasury: identity.id as EntityId,
+    scale: config.scale,
+    issuanceCap: config.issuanceCap,
+    fees: config.fees,
+  });
 }

@@ -2,7 +2,6 @@
 // holders with self-signed certificates, and the paper's names resolved to 127.0.0.1.
 import { mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as soap from 'soap';
@@ -14,22 +13,14 @@ import {
   type CertificateAuthority,
   type Identity,
 } from '@lcp/crypto';
-import { IssuerClient, type IssuerClientOptions } from '@lcp/client';
+import { IssuerClient, loopbackLookup, type IssuerClientOptions } from '@lcp/client';
 import type { EntityId } from '@lcp/protocol';
 import { startIssuer, type RunningIssuer } from './app.js';
 import { initCurrency, loadCurrency } from './currency.js';
 import { createLogger } from './logger.js';
 
-/** Resolves every name to 127.0.0.1, so certificates can name money.com on loopback. */
-export const loopback: LookupFunction = (_hostname, options, callback) => {
-  if ((options as { all?: boolean }).all) {
-    (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [
-      { address: '127.0.0.1', family: 4 },
-    ]);
-  } else {
-    callback(null, '127.0.0.1', 4);
-  }
-};
+/** The paper's names resolve to 127.0.0.1, so certificates can name money.com on loopback. */
+export const loopback = loopbackLookup;
 
 export interface TestIssuer {
   issuer: RunningIssuer;
