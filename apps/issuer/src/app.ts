@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import express from 'express';
 import * as soap from 'soap';
 import { loadIdentity, serverTlsOptions } from '@lcp/crypto';
-import { SOAP_PATH, WSDL_PATH, renderWsdl, type EntityId } from '@lcp/protocol';
+import { SOAP_PATH, WSDL_PATH, renderWsdl, type EntityId, type TraceSink } from '@lcp/protocol';
 import { startLedgerWorker, type IssuerLedger } from '@lcp/issuer-core';
 import type { IssuerConfig } from './config.js';
 import { ConnectionTracker } from './connections.js';
@@ -81,7 +81,13 @@ function unqualifyRpcResponseParts(server: soap.Server): void {
   wsdl.objectToRpcXML = (name, params, nsPrefix, nsURI) => write(name, params, nsPrefix, nsURI, true);
 }
 
-export async function startIssuer(config: IssuerConfig, options: { logger?: Logger } = {}): Promise<RunningIssuer> {
+export interface IssuerOptions {
+  logger?: Logger;
+  /** Receives the requests that carry a W3C traceparent, as this issuer saw them. */
+  onTrace?: TraceSink;
+}
+
+export async function startIssuer(config: IssuerConfig, options: IssuerOptions = {}): Promise<RunningIssuer> {
   const log = options.logger ?? createLogger(config.logLevel);
   const identity = await loadIdentity(config.identityKeyPath);
   const [cert, key, ca] = await Promise.all([
@@ -104,7 +110,8 @@ export async function startIssuer(config: IssuerConfig, options: { logger?: Logg
     if (info?.overLimit) res.setHeader('Connection', 'close');
     next();
   });
-  const operations = lcpOperations(ledger, connections, log);
+  const trace = options.onTrace ? { party: config.domain, sink: options.onTrace } : undefined;
+  const operations = lcpOperations(ledger, connections, log, trace);
   soapApp.post(SOAP_PATH, requestGuard);
   if (config.soapPath === 'fast') soapApp.post(SOAP_PATH, fastPath(operations));
   soapApp.post(SOAP_PATH, referenceGuard);

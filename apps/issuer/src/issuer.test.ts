@@ -3,7 +3,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LcpFaultError } from '@lcp/client';
-import type { EntityId } from '@lcp/protocol';
+import { childTraceparent, parseTraceparent, type EntityId, type TraceEvent } from '@lcp/protocol';
 import {
   connectHolder,
   faultOf,
@@ -250,5 +250,29 @@ describe('serving', () => {
     expect(await waiting).toEqual({ deposits: [], fee: 0n, balance: 0n });
     expect(Date.now() - started).toBeLessThan(5000);
     client.close();
+  });
+});
+
+describe('tracing', () => {
+  it('records traced requests under the caller\'s trace id, in order', async () => {
+    const events: TraceEvent[] = [];
+    const t = await startTestIssuer({}, 'money.com', { onTrace: (e) => events.push(e) });
+    try {
+      const [payer, payee] = await Promise.all([newHolder(), newHolder()]);
+      await t.issuer.ledger.mint(payer.id, 10_00n, 'fund');
+      const client = await connectHolder(t, payer);
+      const traceparent = childTraceparent();
+      await client.transferFunds({ recipient: payee.id, amount: 1_00n, transactionId: 'traced' }, { traceparent });
+      await client.transferFunds({ recipient: payee.id, amount: 1_00n, transactionId: 'untraced' });
+      const { traceId } = parseTraceparent(traceparent) ?? {};
+      expect(events.map((e) => [e.traceId, e.party, e.peer, e.what])).toEqual([
+        [traceId, 'money.com', payer.id, 'transferFunds received: traced'],
+        [traceId, 'money.com', payer.id, 'transferFunds committed: success'],
+      ]);
+      expect((events[1]?.at ?? 0) >= (events[0]?.at ?? 1)).toBe(true);
+      client.close();
+    } finally {
+      await t.stop();
+    }
   });
 });

@@ -10,7 +10,10 @@ import {
   decodeTransferFundsRequest,
   encodeGetDepositsResponse,
   encodeTransferFundsResponse,
+  parseTraceparent,
+  traceClock,
   type LcpOperation,
+  type TraceSink,
 } from '@lcp/protocol';
 import type { IssuerLedger } from '@lcp/issuer-core';
 import type { ConnectionInfo, ConnectionTracker } from './connections.js';
@@ -35,8 +38,20 @@ function connectionOf(connections: ConnectionTracker, req: IncomingMessage): Con
 export type LcpOperations = Record<LcpOperation, ServiceMethod>;
 
 /** The two operations, each turning anything unexpected into the `internal` fault. */
-export function lcpOperations(ledger: IssuerLedger, connections: ConnectionTracker, log: Logger): LcpOperations {
+export function lcpOperations(
+  ledger: IssuerLedger,
+  connections: ConnectionTracker,
+  log: Logger,
+  trace?: { party: string; sink: TraceSink },
+): LcpOperations {
   const { scale } = ledger.settings;
+
+  /** Records a traced request (one carrying a W3C traceparent) as the issuer saw it. */
+  const record = (req: IncomingMessage, holder: string, what: string): void => {
+    const context = trace && parseTraceparent(req.headers.traceparent as string | undefined);
+    if (!trace || !context) return;
+    trace.sink({ ...context, party: trace.party, peer: holder, what, at: traceClock() });
+  };
 
   const guarded =
     (operation: LcpOperation, method: ServiceMethod): ServiceMethod =>
@@ -54,6 +69,7 @@ export function lcpOperations(ledger: IssuerLedger, connections: ConnectionTrack
     const connection = connectionOf(connections, req);
     const decoded = decodeTransferFundsRequest(args, scale);
     if (!decoded.ok) throw soapFault(decoded.fault, decoded.detail);
+    record(req, connection.holder, `transferFunds received: ${decoded.value.transactionId}`);
     const outcome = await ledger.transfer({
       sender: connection.holder as never,
       request: decoded.value,
@@ -61,6 +77,7 @@ export function lcpOperations(ledger: IssuerLedger, connections: ConnectionTrack
       resumed: connection.resumed || connection.requests > 1,
     });
     if ('fault' in outcome) throw soapFault(outcome.fault, outcome.detail);
+    record(req, connection.holder, `transferFunds committed: ${outcome.response.result}`);
     return encodeTransferFundsResponse(outcome.response, scale);
   };
 
@@ -68,10 +85,12 @@ export function lcpOperations(ledger: IssuerLedger, connections: ConnectionTrack
     const connection = connectionOf(connections, req);
     const decoded = decodeGetDepositsRequest(args);
     if (!decoded.ok) throw soapFault(decoded.fault, decoded.detail);
+    record(req, connection.holder, 'getDeposits received');
     const gone = new AbortController();
     res.once('close', () => gone.abort()); // the holder hung up: stop waiting
     const outcome = await ledger.getDeposits(connection.holder as never, decoded.value, gone.signal);
     if ('fault' in outcome) throw soapFault(outcome.fault, outcome.detail);
+    record(req, connection.holder, `getDeposits answered: ${outcome.deposits.map((d) => d.transactionId).join(', ') || 'none'}`);
     return encodeGetDepositsResponse(outcome, scale);
   };
 

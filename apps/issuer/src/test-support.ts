@@ -15,7 +15,7 @@ import {
 } from '@lcp/crypto';
 import { IssuerClient, loopbackLookup, type IssuerClientOptions } from '@lcp/client';
 import type { EntityId } from '@lcp/protocol';
-import { startIssuer, type RunningIssuer } from './app.js';
+import { startIssuer, type IssuerOptions, type RunningIssuer } from './app.js';
 import { initCurrency, loadCurrency } from './currency.js';
 import { createLogger } from './logger.js';
 
@@ -32,7 +32,11 @@ export interface TestIssuer {
 let sharedCa: Promise<CertificateAuthority> | undefined;
 export const demoCa = (): Promise<CertificateAuthority> => (sharedCa ??= createCertificateAuthority('LCP test CA'));
 
-export async function startTestIssuer(settings: Record<string, string> = {}, domain = 'money.com'): Promise<TestIssuer> {
+export async function startTestIssuer(
+  settings: Record<string, string> = {},
+  domain = 'money.com',
+  options: Omit<IssuerOptions, 'logger'> = {},
+): Promise<TestIssuer> {
   const ca = await demoCa();
   const dir = await mkdtemp(join(tmpdir(), 'lcp-issuer-'));
   await initCurrency({
@@ -42,7 +46,7 @@ export async function startTestIssuer(settings: Record<string, string> = {}, dom
     settings: { LCP_HTTPS_PORT: '0', LCP_HTTP_PORT: '0', LCP_HOST: '127.0.0.1', LCP_PUBLIC_URL: `https://${domain}:0/lcp`, ...settings },
   });
   const config = await loadCurrency(dir);
-  const issuer = await startIssuer(config, { logger: createLogger('silent') });
+  const issuer = await startIssuer(config, { logger: createLogger('silent'), ...options });
   return {
     issuer,
     ca,

@@ -62,6 +62,11 @@ export interface TransferOrder {
   userid?: string;
 }
 
+export interface CallOptions {
+  /** W3C traceparent sent with the request, so the issuer can record it in the same trace. */
+  traceparent?: string;
+}
+
 const RETRY_DELAYS_MS = [50, 200, 500, 1000, 2000];
 
 interface SoapErrorShape {
@@ -165,12 +170,12 @@ export class IssuerClient {
    * without an answer (LcpNetworkError, or a crash), it is settled first; when it was this
    * same order, its answer is returned instead of paying again.
    */
-  transferFunds(order: TransferOrder): Promise<TransferFundsResponse> {
+  transferFunds(order: TransferOrder, call: CallOptions = {}): Promise<TransferFundsResponse> {
     const run = this.#queue.then(async () => {
       const state = await this.#load();
       if (state.pending) {
         const pending = state.pending;
-        const answer = await this.#settlePending(state);
+        const answer = await this.#settlePending(state, call);
         if (sameOrder(pending, order)) return answer;
       }
       state.counter = (BigInt(state.counter) + 1n).toString();
@@ -182,7 +187,7 @@ export class IssuerClient {
         ...(order.userid ? { userid: order.userid } : {}),
       };
       await this.#store.save(state);
-      return this.#settlePending(state);
+      return this.#settlePending(state, call);
     });
     this.#queue = run.catch(() => undefined);
     return run;
@@ -211,7 +216,7 @@ export class IssuerClient {
    * Sends (again) the transfer recorded as pending. An answer or a fault (the issuer refused it
    * and changed nothing) clears it; without an answer it stays pending for the next call.
    */
-  async #settlePending(state: HolderState): Promise<TransferFundsResponse> {
+  async #settlePending(state: HolderState, call: CallOptions = {}): Promise<TransferFundsResponse> {
     const pending = state.pending;
     if (!pending) throw new Error('no pending transfer');
     const args = encodeTransferFundsRequest(
@@ -226,7 +231,7 @@ export class IssuerClient {
     );
     let wire: unknown;
     try {
-      wire = await this.#call('transferFundsAsync', args, 0);
+      wire = await this.#call('transferFundsAsync', args, 0, call);
     } catch (error) {
       if (error instanceof LcpFaultError && !error.retryable) {
         delete state.pending;
@@ -242,8 +247,8 @@ export class IssuerClient {
   }
 
   /** The paper's getDeposits, with the acknowledgement extension when `acknowledge` is given. */
-  async getDeposits(request: GetDepositsRequest): Promise<GetDepositsResponse> {
-    const wire = await this.#call('getDepositsAsync', encodeGetDepositsRequest(request), request.millisecondsWait);
+  async getDeposits(request: GetDepositsRequest, call: CallOptions = {}): Promise<GetDepositsResponse> {
+    const wire = await this.#call('getDepositsAsync', encodeGetDepositsRequest(request), request.millisecondsWait, call);
     const decoded = decodeGetDepositsResponse(wire, this.scale);
     if (!decoded.ok) throw new LcpProtocolError(`unreadable getDepositsResponse: ${decoded.detail}`);
     return decoded.value;
@@ -254,7 +259,7 @@ export class IssuerClient {
    * acknowledged only once they are saved in the holder's inbox, so none is lost to a crash;
    * other deposits stay in the inbox for later calls.
    */
-  async waitForDeposit(transactionId: string, timeoutMs: number): Promise<Deposit | undefined> {
+  async waitForDeposit(transactionId: string, timeoutMs: number, call: CallOptions = {}): Promise<Deposit | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const state = await this.#load();
@@ -266,14 +271,14 @@ export class IssuerClient {
       }
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
-      await this.collectDeposits(left);
+      await this.collectDeposits(left, call);
     }
   }
 
   /** One acknowledged getDeposits: new deposits go to the saved inbox. Returns how many were new. */
-  async collectDeposits(millisecondsWait: number): Promise<number> {
+  async collectDeposits(millisecondsWait: number, call: CallOptions = {}): Promise<number> {
     const state = await this.#load();
-    const response = await this.getDeposits({ millisecondsWait, acknowledge: BigInt(state.acknowledged) });
+    const response = await this.getDeposits({ millisecondsWait, acknowledge: BigInt(state.acknowledged) }, call);
     // read the acknowledgement again: a concurrent call may have taken some of these already
     let highest = BigInt(state.acknowledged);
     let added = 0;
@@ -298,14 +303,15 @@ export class IssuerClient {
     return (await this.#load()).inbox.map(toDeposit);
   }
 
-  async #call(method: string, args: Record<string, unknown>, waitMs: number): Promise<unknown> {
+  async #call(method: string, args: Record<string, unknown>, waitMs: number, call: CallOptions): Promise<unknown> {
+    const headers = call.traceparent ? { traceparent: call.traceparent } : undefined;
     const retries = this.#options.retries ?? RETRY_DELAYS_MS.length;
     const timeout = waitMs + (this.#options.timeoutMs ?? 10_000);
     for (let attempt = 0; ; attempt++) {
       try {
-        const call = (this.#soap as unknown as Record<string, (a: unknown, o: unknown) => Promise<unknown[]>>)[method];
-        if (!call) throw new Error(`the WSDL has no operation for ${method}`);
-        const [result] = await call.call(this.#soap, args, { timeout });
+        const operation = (this.#soap as unknown as Record<string, (a: unknown, o: unknown, h: unknown) => Promise<unknown[]>>)[method];
+        if (!operation) throw new Error(`the WSDL has no operation for ${method}`);
+        const [result] = await operation.call(this.#soap, args, { timeout }, headers);
         return result;
       } catch (error) {
         const classified = classify(error);

@@ -6,3 +6,4 @@ export * from './limits.js';
 export type * from './messages.js';
 export * from './wsdl.js';
 export * from './envelope.js';
+export * from './trace.js';
