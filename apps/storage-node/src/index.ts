@@ -1,0 +1,11 @@
+export { startStorageNode, type RunningStorageNode, type StorageNodeOptions } from './app.js';
+export { parseConfig, ConfigError, type StorageNodeConfig, type PayeeMode } from './config.js';
+export { StorageNodeClient, StorageNodeProblemError, StorageNodeIdentityError, type StorageNodeClientOptions } from './storage-node-client.js';
+export { PROBLEMS, type ProblemCode } from './problems.js';
+export { canonicalJson, signDocument, verifyDocument, type SignedKind } from './signing.js';
+export type { StorageTraceEvent, TraceHook, Figure2Step } from './trace.js';
+export * from './wire.js';
+export { PaymentVerifierError, type PaymentVerifier, type VerifyContext } from './payments/payment-verifier.js';
+export { IssuerPaymentVerifier, type DepositMemory, type IssuerPaymentVerifierOptions } from './payments/issuer-payment-verifier.js';
+export { AgentPaymentVerifier, agentIdentity, type AgentPaymentVerifierOptions } from './payments/agent-payment-verifier.js';
+export { BankPaymentVerifier, type BankPaymentVerifierOptions } from './payments/bank-payment-verifier.js';

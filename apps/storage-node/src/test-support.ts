@@ -1,0 +1,173 @@
+// Shared by the storage node's tests: a real money.com issuer on loopback (demo CA, temp
+// folder), holders, storage nodes in temp folders, and the Figure 2 actions written as names.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { IssuerClient, loopbackLookup } from '@lcp/client';
+import { createCertificateAuthority, createHolderCertificate, generateIdentity, privateKeyPem, type CertificateAuthority, type Identity } from '@lcp/crypto';
+import { initCurrency, loadCurrency, startIssuer, type RunningIssuer } from '@lcp/issuer';
+import { startStorageNode, type RunningStorageNode, type StorageNodeOptions } from './app.js';
+import { parseConfig } from './config.js';
+import { StorageNodeClient } from './storage-node-client.js';
+import type { RetrievalInstruction } from './wire.js';
+
+export const silent = pino({ level: 'silent' });
+
+export interface TestIssuer {
+  issuer: RunningIssuer;
+  ca: CertificateAuthority;
+  caPath: string;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+let sharedCa: Promise<CertificateAuthority> | undefined;
+export const demoCa = (): Promise<CertificateAuthority> => (sharedCa ??= createCertificateAuthority('LCP test CA'));
+
+/** A currency issuer on loopback ports, without fees so balances read simply. */
+export async function startTestIssuer(domain = 'money.com'): Promise<TestIssuer> {
+  const ca = await demoCa();
+  const dir = await mkdtemp(join(tmpdir(), 'lcp-storage-issuer-'));
+  await initCurrency({
+    dir,
+    domain,
+    ca,
+    settings: {
+      LCP_HTTPS_PORT: '0',
+      LCP_HTTP_PORT: '0',
+      LCP_HOST: '127.0.0.1',
+      LCP_PUBLIC_URL: `https://${domain}:0/lcp`,
+      LCP_FEE_RATE_PPM: '0',
+      LCP_FEE_RESUMED_RATE_PPM: '0',
+    },
+  });
+  const caPath = join(dir, 'test-ca.pem');
+  await writeFile(caPath, ca.certPem);
+  const issuer = await startIssuer(await loadCurrency(dir), { logger: silent });
+  return {
+    issuer,
+    ca,
+    caPath,
+    dir,
+    async stop() {
+      await issuer.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestHolder {
+  identity: Identity;
+  id: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export async function newHolder(): Promise<TestHolder> {
+  const identity = generateIdentity();
+  return { identity, id: identity.id, certPem: await createHolderCertificate(identity), keyPem: privateKeyPem(identity) };
+}
+
+export const connectHolder = (t: TestIssuer, holder: TestHolder): Promise<IssuerClient> =>
+  IssuerClient.connect({ wsdlUrl: t.issuer.wsdlUrl, credentials: holder, caPem: t.ca.certPem, lookup: loopbackLookup });
+
+/** The node's settings for tests: small quotas, the paper's prices, a short payment wait. */
+export const nodeEnv = (t: TestIssuer, home: string, settings: Record<string, string> = {}): Record<string, string> => ({
+  LCP_STORAGE_HOME: home,
+  LCP_STORAGE_NAME: 'bob',
+  LCP_STORAGE_HOST: '127.0.0.1',
+  LCP_STORAGE_PORT: '0',
+  LCP_STORAGE_PUBLIC_URL: 'https://127.0.0.1:0',
+  LCP_STORAGE_CURRENCY_WSDL: t.issuer.wsdlUrl,
+  LCP_STORAGE_ISSUER_CA: t.caPath,
+  LCP_STORAGE_CONTRACT_PRICE: '10',
+  LCP_STORAGE_WRITE_PRICE_PER_KB: '1',
+  LCP_STORAGE_READ_PRICE_PER_KB: '4',
+  LCP_STORAGE_CONTRACT_BYTES: '4096',
+  LCP_STORAGE_CAPACITY_BYTES: '16384',
+  LCP_STORAGE_PAYMENT_WAIT_MS: '300',
+  LCP_STORAGE_LOG_LEVEL: 'silent',
+  ...settings,
+});
+
+export async function tempHome(prefix = 'lcp-storage-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function startTestNode(
+  t: TestIssuer,
+  home: string,
+  settings: Record<string, string> = {},
+  options: StorageNodeOptions = {},
+): Promise<RunningStorageNode> {
+  return startStorageNode(parseConfig(nodeEnv(t, home, settings)), { logger: silent, lookup: loopbackLookup, ...options });
+}
+
+/** A party of the flow (video.com, Alice): its key, its issuer client, its client for one node. */
+export interface Party {
+  holder: TestHolder;
+  money: IssuerClient;
+  node: StorageNodeClient;
+  close(): void;
+}
+
+export async function party(t: TestIssuer, node: RunningStorageNode, fund = 0n): Promise<Party> {
+  const holder = await newHolder();
+  if (fund > 0n) await t.issuer.ledger.mint(holder.id as never, fund, `fund-${holder.id}`);
+  const money = await connectHolder(t, holder);
+  const client = new StorageNodeClient({ url: node.url, nodeId: node.nodeId, credentials: holder });
+  return {
+    holder,
+    money,
+    node: client,
+    close() {
+      money.close();
+      client.close();
+    },
+  };
+}
+
+let transactions = 0;
+/** A fresh transactionId, as a buyer and the node would agree on one. */
+export const txid = (label: string): string => `${label}-${process.pid}-${++transactions}`;
+
+/** Pays the node (where its offer says payments go) `amount` minor units under a new transactionId. */
+export async function pay(from: Party, node: RunningStorageNode, amount: bigint, label: string): Promise<string> {
+  const transactionId = txid(label);
+  const { result } = await from.money.transferFunds({
+    recipient: node.payTo.entityId,
+    amount,
+    transactionId,
+    ...(node.payTo.userid ? { userid: node.payTo.userid } : {}),
+  });
+  if (result !== 'success') throw new Error(`payment ${transactionId} failed: ${result}`);
+  return transactionId;
+}
+
+/** GET /retrieve with any header value and any (or no) client certificate: for forged and altered instructions. */
+export function rawRetrieve(url: string, header: string | undefined, credentials?: TestHolder): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const request = https.get(
+      `${url}/retrieve`,
+      {
+        rejectUnauthorized: false,
+        agent: false,
+        headers: header ? { 'lcp-retrieval': header } : {},
+        ...(credentials ? { cert: credentials.certPem, key: credentials.keyPem } : {}),
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (c: Buffer) => chunks.push(c));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      },
+    );
+    request.on('error', reject);
+  });
+}
+
+export const problemCode = (body: Buffer): unknown => (JSON.parse(body.toString('utf8')) as { code?: unknown }).code;
+
+export const header = (instruction: RetrievalInstruction | Record<string, unknown>): string =>
+  Buffer.from(JSON.stringify(instruction)).toString('base64url');
