@@ -38,8 +38,9 @@ export class AgentClient {
     return this.#call('GET', '/v1/identity') as Promise<{ entityId: string }>;
   }
 
-  pay(order: PaymentOrder): Promise<{ result: string; fee: string }> {
-    return this.#call('POST', '/v1/payments', order) as Promise<{ result: string; fee: string }>;
+  /** `traceparent` puts the payment in the caller's W3C trace (the agent passes it to the issuer). */
+  pay(order: PaymentOrder, traceparent?: string): Promise<{ result: string; fee: string }> {
+    return this.#call('POST', '/v1/payments', order, 0, traceparent) as Promise<{ result: string; fee: string }>;
   }
 
   /** The deposit, or undefined when none arrived within `waitMs`. */
@@ -65,7 +66,7 @@ export class AgentClient {
     return this.#call('GET', '/v1/limits');
   }
 
-  #call(method: string, path: string, body?: unknown, waitMs = 0): Promise<unknown> {
+  #call(method: string, path: string, body?: unknown, waitMs = 0, traceparent?: string): Promise<unknown> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const request = http.request(
@@ -77,6 +78,7 @@ export class AgentClient {
           headers: {
             authorization: `Bearer ${this.options.token}`,
             accept: 'application/json',
+            ...(traceparent ? { traceparent } : {}),
             ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
           },
         },

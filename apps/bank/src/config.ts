@@ -63,6 +63,9 @@ const schema = z.object({
   LCP_BANK_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
+/** Every variable the bank reads (.env.example lists them all). */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
 export interface CurrencyConfig {
   /** The issuer's WSDL URL: what names the currency everywhere (API, name documents). */
   wsdl: string;

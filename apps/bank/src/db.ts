@@ -67,6 +67,7 @@ CREATE INDEX IF NOT EXISTS token_uses_by_token ON token_uses (token_id, id);
 CREATE TABLE IF NOT EXISTS idempotency (
   token_id INTEGER NOT NULL REFERENCES tokens(id),
   key TEXT NOT NULL,
+  request TEXT NOT NULL,
   status INTEGER,
   body TEXT,
   created_at TEXT NOT NULL,

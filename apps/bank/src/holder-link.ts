@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { FileStateStore, IssuerClient, type HolderCredentials } from '@lcp/client';
 import { parseAmount, type Deposit } from '@lcp/protocol';
 import type { Currency } from './currencies.js';
-import type { Logger } from './logger.js';
+import { reason, type Logger } from './logger.js';
 import { Mutex } from './mutex.js';
 
 export interface LinkOwner {
@@ -85,7 +85,7 @@ export class HolderLink {
 
   /** getDeposits charges its fee inside the response; collectDeposits does not return it, so it is read here. */
   #watchFee(message: { direction: string; xml: string }): void {
-    if (message.direction !== 'response' || this.closed || !message.xml.includes('getDepositsResponse')) return;
+    if (message.direction !== 'response' || this.closed || typeof message.xml !== 'string' || !message.xml.includes('getDepositsResponse')) return;
     const text = FEE_IN_RESPONSE.exec(message.xml)?.[1];
     const fee = text === undefined ? undefined : parseAmount(text, this.currency.scale);
     if (fee?.ok && fee.value > 0n) this.#options.hooks.chargeGetDepositsFee(this, fee.value);
@@ -138,7 +138,7 @@ export class HolderLink {
         backoff = 250;
       } catch (error) {
         if (this.closed) break;
-        this.#options.log.warn({ err: error, issuer: this.currency.wsdl, holder: this.entityId.slice(0, 12) }, 'collecting deposits failed; trying again');
+        this.#options.log.warn({ reason: reason(error), issuer: this.currency.wsdl, holder: this.entityId.slice(0, 12) }, 'collecting deposits failed; trying again');
         await sleep(backoff, undefined, { signal: this.#stop.signal }).catch(() => undefined);
         backoff = Math.min(backoff * 2, 30_000);
       }
