@@ -123,7 +123,7 @@ export class Bank {
       if (created) this.log.info({ issuer: currency.wsdl, entityId: identity.id }, 'new bank key for this issuer');
       const link = await this.#link(identity, currency, { kind: 'bank' });
       this.bankLinks.set(currency.id, link);
-      link.start();
+      if (this.config.collect === 'continuous') link.start();
     }
     for (const customer of this.customers.transparent()) await this.startTransparent(customer);
   }
@@ -152,7 +152,7 @@ export class Bank {
     for (const currency of this.currencies.list) {
       const link = await this.#link(identity, currency, { kind: 'customer', customerId: customer.id });
       links.set(currency.id, link);
-      link.start();
+      if (this.config.collect === 'continuous') link.start();
     }
   }
 

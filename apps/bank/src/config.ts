@@ -55,6 +55,7 @@ const schema = z.object({
   LCP_BANK_OPERATOR_NAME: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,31}$/, 'must be a lowercase name').default('operator'),
   LCP_BANK_OPERATOR_PASSWORD_HASH: z.string().regex(/^scrypt\$/, 'must be a hash printed by `lcp-bank hash-password`').optional(),
   LCP_BANK_COLLECT_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(20_000),
+  LCP_BANK_COLLECT: z.enum(['continuous', 'on-request']).default('continuous'),
   LCP_BANK_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(500).max(86_400_000).default(30_000),
   LCP_BANK_SCRYPT_LOG_N: z.coerce.number().int().min(10).max(20).default(15),
   LCP_BANK_SESSION_HOURS: z.coerce.number().min(0.1).max(24 * 30).default(12),
@@ -95,6 +96,12 @@ export interface BankConfig {
   operatorName: string;
   operatorPasswordHash?: string;
   collectWaitMs: number;
+  /**
+   * 'continuous' keeps a getDeposits long-poll open per key, so payments show up at once;
+   * 'on-request' collects only when an agent asks about a payment, as in the paper's Figure 2
+   * (step 5 makes the bank do step 6).
+   */
+  collect: 'continuous' | 'on-request';
   reconcileIntervalMs: number;
   scryptLogN: number;
   sessionMs: number;
@@ -144,6 +151,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<B
     operatorName: c.LCP_BANK_OPERATOR_NAME,
     ...(c.LCP_BANK_OPERATOR_PASSWORD_HASH ? { operatorPasswordHash: c.LCP_BANK_OPERATOR_PASSWORD_HASH } : {}),
     collectWaitMs: c.LCP_BANK_COLLECT_WAIT_MS,
+    collect: c.LCP_BANK_COLLECT,
     reconcileIntervalMs: c.LCP_BANK_RECONCILE_INTERVAL_MS,
     scryptLogN: c.LCP_BANK_SCRYPT_LOG_N,
     sessionMs: Math.round(c.LCP_BANK_SESSION_HOURS * 3_600_000),

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LookupFunction } from 'node:net';
 import { join } from 'node:path';
-import { FileStateStore, IssuerClient, type HolderCredentials } from '@lcp/client';
+import { FileStateStore, IssuerClient, type CallOptions, type HolderCredentials } from '@lcp/client';
 import { parseAmount, type Deposit } from '@lcp/protocol';
 import type { Currency } from './currencies.js';
 import { reason, type Logger } from './logger.js';
@@ -146,9 +146,9 @@ export class HolderLink {
   }
 
   /** One immediate getDeposits, then books what arrived (the payments long-poll calls this). */
-  async collectNow(): Promise<void> {
+  async collectNow(call: CallOptions = {}): Promise<void> {
     const client = await this.collector();
-    await client.collectDeposits(0);
+    await client.collectDeposits(0, call);
     await this.#processInbox(client);
   }
 

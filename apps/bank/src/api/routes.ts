@@ -2,7 +2,7 @@
 // and out, every error an RFC 7807 problem document with a stable type.
 import { readFileSync } from 'node:fs';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { isTransactionId } from '@lcp/protocol';
+import { childTraceparent, isTransactionId, parseTraceparent } from '@lcp/protocol';
 import type { Bank, PaymentRow } from '../bank.js';
 import { format, type Currency } from '../currencies.js';
 import type { Customer } from '../customers.js';
@@ -137,10 +137,12 @@ export function apiRoutes(bank: Bank): express.Router {
           if (event.direction === 'in' && event.currency === currency.wsdl && event.transactionId === transactionId) finish();
         });
         req.on('close', finish);
-        // step 6: ask the issuer now, rather than waiting for the background long-poll
+        // step 6: ask the issuer now, rather than waiting for the background long-poll, in the
+        // asker's trace when it sent one
+        const traceparent = req.header('traceparent');
         bank
           .linkFor(customer, currency)
-          ?.collectNow()
+          ?.collectNow(parseTraceparent(traceparent) ? { traceparent: childTraceparent(traceparent) } : {})
           .catch((error: unknown) => bank.log.warn({ reason: reason(error) }, 'immediate collection failed'));
         // it may have been booked between the first look and the subscription
         if (bank.incoming(customer, currency, transactionId)) finish();

@@ -1,0 +1,63 @@
+// Turns the events the services recorded in one trace into Figure 2's arrows: each step is
+// identified by what its receiver (or sender) saw, and the arrows are ordered by when.
+import type { TraceEvent } from '@lcp/protocol';
+
+export interface Figure2Arrow {
+  step: string;
+  from: string;
+  to: string;
+  label: string;
+  at: number;
+}
+
+/** The paper's order of the steps (4' twice: Bob to video.com, then video.com to Alice). */
+export const FIGURE_2_ORDER = ['(1)', '(2)', '(3)', "(3')", '(4)', '(5)', '(6)', "(4')", "(4')", '(7)'];
+
+type Rule = (e: TraceEvent & { step?: string }, name: (id?: string) => string) => Omit<Figure2Arrow, 'at'> | undefined;
+
+const RULES: Rule[] = [
+  (e) => (e.party === 'video.com' && e.what.startsWith('(1)') ? { step: '(1)', from: 'Alice', to: 'video.com', label: 'negotiate: price, currency, payee key, transactionId' } : undefined),
+  (e, name) =>
+    e.party === 'money.com' && e.what.startsWith('transferFunds received: buy-')
+      ? { step: '(2)', from: name(e.peer), to: 'money.com', label: 'transferFundsRequest to video.com' }
+      : undefined,
+  (e, name) =>
+    e.party === 'money.com' && e.what.startsWith('getDeposits answered:') && e.what.includes('buy-')
+      ? { step: '(3)', from: name(e.peer), to: 'money.com', label: "getDepositsRequest: Alice's deposit" }
+      : undefined,
+  (e, name) =>
+    e.party === 'money.com' && e.what.startsWith('transferFunds received: read-')
+      ? { step: "(3')", from: name(e.peer), to: 'money.com', label: "transferFundsRequest: the contract's read price for Bob" }
+      : undefined,
+  (e) => (e.party === 'bob' && (e as { step?: string }).step === '4' ? { step: '(4)', from: 'video.com', to: 'Bob', label: 'request retrieval instructions' } : undefined),
+  (e) =>
+    e.party === 'bob' && (e as { step?: string }).step === '5' && e.what === 'payment asked'
+      ? { step: '(5)', from: 'Bob', to: 'bank.com', label: 'has the payment for this read arrived?' }
+      : undefined,
+  (e) =>
+    e.party === 'money.com' && e.what.startsWith('getDeposits answered:') && e.what.includes('read-')
+      ? { step: '(6)', from: 'bank.com', to: 'money.com', label: "getDepositsRequest: credits Bob" }
+      : undefined,
+  (e) =>
+    e.party === 'bob' && (e as { step?: string }).step === "4'" && e.what === 'retrieval instructions answered'
+      ? { step: "(4')", from: 'Bob', to: 'video.com', label: 'retrieval instructions (signed, one read, expiring)' }
+      : undefined,
+  (e) => (e.party === 'video.com' && e.what.startsWith("(4')") ? { step: "(4')", from: 'video.com', to: 'Alice', label: 'retrieval instructions' } : undefined),
+  (e) =>
+    e.party === 'bob' && (e as { step?: string }).step === '7' && e.what === 'content served'
+      ? { step: '(7)', from: 'Alice', to: 'Bob', label: 'retrieve the video with the instructions' }
+      : undefined,
+];
+
+/** The Figure 2 arrows among `events` (one trace), ordered by the time they were recorded. */
+export function figure2Arrows(events: readonly TraceEvent[], names: ReadonlyMap<string, string>): Figure2Arrow[] {
+  const name = (id?: string) => (id && names.get(id)) ?? id?.slice(0, 8) ?? '?';
+  const arrows: Figure2Arrow[] = [];
+  for (const event of [...events].sort((a, b) => a.at - b.at)) {
+    for (const rule of RULES) {
+      const arrow = rule(event, name);
+      if (arrow) arrows.push({ ...arrow, at: event.at });
+    }
+  }
+  return arrows;
+}
