@@ -8,12 +8,27 @@ export interface Figure2Arrow {
   to: string;
   label: string;
   at: number;
+  /** Where the step is sent and handled. */
+  code: string;
 }
+
+/** Where each step lives in the code: sender → receiver. */
+export const STEP_CODE: Record<string, string> = {
+  '(1)': 'apps/agent/src/player/buy-video.ts → apps/publisher/src/sales.ts (negotiate)',
+  '(2)': 'apps/agent/src/agent-service.ts (pay) → packages/client/src/issuer-client.ts → apps/issuer/src/soap-service.ts (transferFunds)',
+  '(3)': 'apps/publisher/src/sales.ts (waitForDeposit) → apps/issuer/src/soap-service.ts (getDeposits)',
+  "(3')": 'apps/publisher/src/sales.ts, payer.ts → apps/issuer/src/soap-service.ts (transferFunds with userid)',
+  '(4)': 'apps/publisher/src/sales.ts → apps/storage-node/src/storage-service.ts (requestRetrieval)',
+  '(5)': 'apps/storage-node/src/payments/bank-payment-verifier.ts → apps/bank/src/api/routes.ts (GET /v1/payments/:transactionId)',
+  '(6)': 'apps/bank/src/holder-link.ts (collectNow) → apps/issuer/src/soap-service.ts (getDeposits)',
+  "(4')": 'apps/storage-node/src/storage-service.ts (signs the instructions) → apps/publisher/src/sales.ts → GET /purchases/:id',
+  '(7)': 'apps/agent/src/player/buy-video.ts → apps/storage-node/src/http-api.ts (GET /retrieve)',
+};
 
 /** The paper's order of the steps (4' twice: Bob to video.com, then video.com to Alice). */
 export const FIGURE_2_ORDER = ['(1)', '(2)', '(3)', "(3')", '(4)', '(5)', '(6)', "(4')", "(4')", '(7)'];
 
-type Rule = (e: TraceEvent & { step?: string }, name: (id?: string) => string) => Omit<Figure2Arrow, 'at'> | undefined;
+type Rule = (e: TraceEvent & { step?: string }, name: (id?: string) => string) => Omit<Figure2Arrow, 'at' | 'code'> | undefined;
 
 const RULES: Rule[] = [
   (e) => (e.party === 'video.com' && e.what.startsWith('(1)') ? { step: '(1)', from: 'Alice', to: 'video.com', label: 'negotiate: price, currency, payee key, transactionId' } : undefined),
@@ -56,7 +71,7 @@ export function figure2Arrows(events: readonly TraceEvent[], names: ReadonlyMap<
   for (const event of [...events].sort((a, b) => a.at - b.at)) {
     for (const rule of RULES) {
       const arrow = rule(event, name);
-      if (arrow) arrows.push({ ...arrow, at: event.at });
+      if (arrow) arrows.push({ ...arrow, at: event.at, code: STEP_CODE[arrow.step] ?? '' });
     }
   }
   return arrows;

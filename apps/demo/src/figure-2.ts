@@ -25,7 +25,7 @@ import {
 } from '@lcp/agent';
 import { FEE_ACCOUNT } from '@lcp/issuer-core';
 import { pino } from 'pino';
-import { Narrator } from './narrator.js';
+import { dim, Narrator } from './narrator.js';
 import { PARTIES } from './parties.js';
 import { figure2Arrows, FIGURE_2_ORDER, type Figure2Arrow } from './figure-2-trace.js';
 import { toMermaid, toSvg } from './sequence-diagram.js';
@@ -289,7 +289,7 @@ export async function runFigure2(options: Figure2Options = {}): Promise<Figure2R
       names,
     );
     story.title('What the services recorded (W3C trace context), in order');
-    for (const a of arrows) story.note(`${a.step.padEnd(4)} ${a.from} → ${a.to}: ${a.label}`);
+    for (const a of arrows) story.note(`${a.step.padEnd(4)} ${a.from} → ${a.to}: ${a.label}\n         ${dim(a.code)}`);
     await showBalances();
 
     const report = await bank.reconcile();
