@@ -12,4 +12,3 @@ export {
 } from './policy.js';
 export { PROBLEMS, type ProblemCode } from './problems.js';
 export { runCli, UsageError, USAGE } from './cli.js';
-export { buyVideo, PurchaseFailedError, type BuyOptions, type BuyProgress } from './player/buy-video.js';

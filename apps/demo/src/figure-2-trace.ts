@@ -14,7 +14,7 @@ export interface Figure2Arrow {
 
 /** Where each step lives in the code: sender → receiver. */
 export const STEP_CODE: Record<string, string> = {
-  '(1)': 'apps/agent/src/player/buy-video.ts → apps/publisher/src/sales.ts (negotiate)',
+  '(1)': 'apps/player/src/buy-video.ts → apps/publisher/src/sales.ts (negotiate)',
   '(2)': 'apps/agent/src/agent-service.ts (pay) → packages/client/src/issuer-client.ts → apps/issuer/src/soap-service.ts (transferFunds)',
   '(3)': 'apps/publisher/src/sales.ts (waitForDeposit) → apps/issuer/src/soap-service.ts (getDeposits)',
   "(3')": 'apps/publisher/src/sales.ts, payer.ts → apps/issuer/src/soap-service.ts (transferFunds with userid)',
@@ -22,7 +22,7 @@ export const STEP_CODE: Record<string, string> = {
   '(5)': 'apps/storage-node/src/payments/bank-payment-verifier.ts → apps/bank/src/api/routes.ts (GET /v1/payments/:transactionId)',
   '(6)': 'apps/bank/src/holder-link.ts (collectNow) → apps/issuer/src/soap-service.ts (getDeposits)',
   "(4')": 'apps/storage-node/src/storage-service.ts (signs the instructions) → apps/publisher/src/sales.ts → GET /purchases/:id',
-  '(7)': 'apps/agent/src/player/buy-video.ts → apps/storage-node/src/http-api.ts (GET /retrieve)',
+  '(7)': 'apps/player/src/buy-video.ts → apps/storage-node/src/http-api.ts (GET /retrieve)',
 };
 
 /** The paper's order of the steps (4' twice: Bob to video.com, then video.com to Alice). */

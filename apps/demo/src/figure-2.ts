@@ -14,15 +14,8 @@ import { initCurrency, loadCurrency, startIssuer } from '@lcp/issuer';
 import { initBank, parseConfig as bankConfig, startBank } from '@lcp/bank';
 import { parseConfig as storageConfig, startStorageNode } from '@lcp/storage-node';
 import { parseConfig as publisherConfig, startPublisher } from '@lcp/publisher';
-import {
-  AgentClient,
-  buyVideo,
-  createApplicationToken,
-  parseConfig as agentConfig,
-  startAgent,
-  writePolicyDocument,
-  type BuyProgress,
-} from '@lcp/agent';
+import { AgentClient, createApplicationToken, parseConfig as agentConfig, startAgent, writePolicyDocument } from '@lcp/agent';
+import { buyVideo, type BuyProgress } from '@lcp/player';
 import { FEE_ACCOUNT } from '@lcp/issuer-core';
 import { pino } from 'pino';
 import { dim, Narrator } from './narrator.js';

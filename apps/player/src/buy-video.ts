@@ -5,7 +5,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { childTraceparent } from '@lcp/protocol';
 import { StorageNodeClient, type RetrievalInstruction } from '@lcp/storage-node';
-import type { AgentClient } from '../agent-client.js';
+import type { AgentClient } from '@lcp/agent';
 
 export interface BuyOptions {
   /** The publisher's HTTPS origin, e.g. https://video.com */

@@ -1,0 +1,1 @@
+export { buyVideo, PurchaseFailedError, type BuyOptions, type BuyProgress } from './buy-video.js';
