@@ -4,7 +4,7 @@
 // own certificate by its key (--ignore-certificate-errors-spki-list); everything else in the
 // suite verifies TLS against the CA.
 import { createHash, X509Certificate } from 'node:crypto';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,6 @@ import {
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../test-artifacts/', import.meta.url).pathname;
-const SCREENSHOTS = new URL('../docs/screenshots/', import.meta.url).pathname;
 
 let t: TestIssuer;
 let b: TestBank;
@@ -59,7 +58,6 @@ beforeAll(async () => {
   context = await browser.newContext({ viewport: { width: 1024, height: 720 } });
   base = `https://${b.domain}:${b.running.port}`;
   await mkdir(ARTIFACTS, { recursive: true });
-  await mkdir(SCREENSHOTS, { recursive: true });
 });
 
 afterAll(async () => {
@@ -70,11 +68,9 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** Saves a screenshot as a test artifact and as the README's copy. */
+/** Saves a screenshot as a test artifact (docs/screenshots/ holds copies made from these by hand). */
 async function shoot(page: Page, name: string): Promise<void> {
-  const file = join(ARTIFACTS, `${name}.png`);
-  await page.screenshot({ path: file });
-  await copyFile(file, join(SCREENSHOTS, `${name}.png`));
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
 
 let page: Page;
