@@ -1,12 +1,20 @@
 // Shared by the agent's tests: a real money.com issuer on loopback (demo CA, temp folder), the
 // paper's names resolved to 127.0.0.1, and agents started in temp folders with a policy file.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { IssuerClient, loopbackLookup } from '@lcp/client';
-import { createCertificateAuthority, createHolderCertificate, generateIdentity, privateKeyPem, type CertificateAuthority, type Identity } from '@lcp/crypto';
-import { initCurrency, loadCurrency, startIssuer, type RunningIssuer } from '@lcp/issuer';
+import { loopbackLookup } from '@lcp/client';
+import {
+  connectHolder,
+  demoCa,
+  newHolder,
+  startTestIssuer as startSharedIssuer,
+  type TestHolder,
+  type TestIssuer,
+} from '@lcp/issuer/testing';
+
+export { connectHolder, demoCa, newHolder, type TestHolder, type TestIssuer };
 import type { TraceEvent, TraceSink } from '@lcp/protocol';
 import { startAgent, type AgentOptions, type RunningAgent } from './app.js';
 import { parseConfig } from './config.js';
@@ -16,65 +24,9 @@ export const silent = pino({ level: 'silent' });
 
 export type { TraceEvent };
 
-export interface TestIssuer {
-  issuer: RunningIssuer;
-  ca: CertificateAuthority;
-  /** The demo CA's certificate, in a file (for LCP_*_CA settings). */
-  caPath: string;
-  dir: string;
-  stop(): Promise<void>;
-}
-
-let sharedCa: Promise<CertificateAuthority> | undefined;
-export const demoCa = (): Promise<CertificateAuthority> => (sharedCa ??= createCertificateAuthority('LCP test CA'));
-
 /** A currency issuer on loopback ports; fees are zero unless `settings` say otherwise. */
-export async function startTestIssuer(settings: Record<string, string> = {}, domain = 'money.com', onTrace?: TraceSink): Promise<TestIssuer> {
-  const ca = await demoCa();
-  const dir = await mkdtemp(join(tmpdir(), 'lcp-agent-issuer-'));
-  await initCurrency({
-    dir,
-    domain,
-    ca,
-    settings: {
-      LCP_HTTPS_PORT: '0',
-      LCP_HTTP_PORT: '0',
-      LCP_HOST: '127.0.0.1',
-      LCP_PUBLIC_URL: `https://${domain}:0/lcp`,
-      LCP_FEE_RATE_PPM: '0',
-      LCP_FEE_RESUMED_RATE_PPM: '0',
-      ...settings,
-    },
-  });
-  const caPath = join(dir, 'test-ca.pem');
-  await writeFile(caPath, ca.certPem);
-  const issuer = await startIssuer(await loadCurrency(dir), { logger: silent, ...(onTrace ? { onTrace } : {}) });
-  return {
-    issuer,
-    ca,
-    caPath,
-    dir,
-    async stop() {
-      await issuer.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-export interface TestHolder {
-  identity: Identity;
-  id: string;
-  certPem: string;
-  keyPem: string;
-}
-
-export async function newHolder(): Promise<TestHolder> {
-  const identity = generateIdentity();
-  return { identity, id: identity.id, certPem: await createHolderCertificate(identity), keyPem: privateKeyPem(identity) };
-}
-
-export const connectHolder = (t: TestIssuer, holder: TestHolder): Promise<IssuerClient> =>
-  IssuerClient.connect({ wsdlUrl: t.issuer.wsdlUrl, credentials: holder, caPem: t.ca.certPem, lookup: loopbackLookup });
+export const startTestIssuer = (settings: Record<string, string> = {}, domain = 'money.com', onTrace?: TraceSink): Promise<TestIssuer> =>
+  startSharedIssuer({ LCP_FEE_RATE_PPM: '0', LCP_FEE_RESUMED_RATE_PPM: '0', ...settings }, domain, onTrace ? { onTrace } : {});
 
 export interface TestAgent {
   agent: RunningAgent;

@@ -1,7 +1,7 @@
 // Two issuers at once, an issuer that goes away in the middle of a payment and comes back, and
 // a bank that restarts: every deposit is credited exactly once, every payment settled exactly
 // once, and the books reconcile with both issuers afterwards.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,7 +30,11 @@ let bankDir: string;
 let b: TestBank;
 let payer: TestHolder;
 
-const asTestIssuer = async (issuer: RunningIssuer, dir: string): Promise<TestIssuer> => ({ issuer, ca: await demoCa(), dir, stop: () => issuer.close() });
+const asTestIssuer = async (issuer: RunningIssuer, dir: string): Promise<TestIssuer> => {
+  const ca = await demoCa();
+  await writeFile(join(dir, 'test-ca.pem'), ca.certPem);
+  return { issuer, ca, caPath: join(dir, 'test-ca.pem'), dir, stop: () => issuer.close() };
+};
 
 beforeAll(async () => {
   money = await startTestIssuer();

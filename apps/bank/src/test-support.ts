@@ -3,65 +3,18 @@
 // an HTTPS client that verifies the bank's certificate, and a browser-less web session.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
-import net, { type LookupFunction } from 'node:net';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createCertificateAuthority,
-  createHolderCertificate,
-  generateIdentity,
-  issueServerCertificate,
-  privateKeyPem,
-  type CertificateAuthority,
-  type Identity,
-} from '@lcp/crypto';
-import { IssuerClient, type IssuerClientOptions } from '@lcp/client';
-import type { EntityId } from '@lcp/protocol';
+import { issueServerCertificate, type CertificateAuthority } from '@lcp/crypto';
 import { initCurrency, loadCurrency, startIssuer, type RunningIssuer } from '@lcp/issuer';
+import { connectHolder, demoCa, loopback, newHolder, startTestIssuer, type TestHolder, type TestIssuer } from '@lcp/issuer/testing';
+
+export { connectHolder, demoCa, loopback, newHolder, startTestIssuer, type TestHolder, type TestIssuer };
 import { startBank, type RunningBank } from './app.js';
 import { parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { hashPassword } from './passwords.js';
-
-/** Resolves every name to 127.0.0.1, so certificates can name money.com and bank.com on loopback. */
-export const loopback: LookupFunction = (_hostname, options, callback) => {
-  if ((options as { all?: boolean }).all) {
-    (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
-  } else {
-    callback(null, '127.0.0.1', 4);
-  }
-};
-
-let sharedCa: Promise<CertificateAuthority> | undefined;
-export const demoCa = (): Promise<CertificateAuthority> => (sharedCa ??= createCertificateAuthority('LCP test CA'));
-
-export interface TestIssuer {
-  issuer: RunningIssuer;
-  ca: CertificateAuthority;
-  dir: string;
-  stop(): Promise<void>;
-}
-
-export async function startTestIssuer(settings: Record<string, string> = {}, domain = 'money.com'): Promise<TestIssuer> {
-  const ca = await demoCa();
-  const dir = await mkdtemp(join(tmpdir(), 'lcp-issuer-'));
-  await initCurrency({
-    dir,
-    domain,
-    ca,
-    settings: { LCP_HTTPS_PORT: '0', LCP_HTTP_PORT: '0', LCP_HOST: '127.0.0.1', LCP_PUBLIC_URL: `https://${domain}:0/lcp`, LCP_LOG_LEVEL: 'silent', ...settings },
-  });
-  const issuer = await startIssuer(await loadCurrency(dir), { logger: createLogger('silent', 'issuer') });
-  return {
-    issuer,
-    ca,
-    dir,
-    async stop() {
-      await issuer.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** A port nobody listens on right now (for an issuer that must come back on the same address). */
 export function freePort(): Promise<number> {
@@ -88,22 +41,6 @@ export async function startIssuerAt(dir: string, domain: string, settings: Recor
     });
   }
   return startIssuer(await loadCurrency(dir), { logger: createLogger('silent', 'issuer') });
-}
-
-export interface TestHolder {
-  identity: Identity;
-  id: EntityId;
-  certPem: string;
-  keyPem: string;
-}
-
-export async function newHolder(): Promise<TestHolder> {
-  const identity = generateIdentity();
-  return { identity, id: identity.id as EntityId, certPem: await createHolderCertificate(identity), keyPem: privateKeyPem(identity) };
-}
-
-export function connectHolder(t: TestIssuer, holder: TestHolder, options: Partial<IssuerClientOptions> = {}): Promise<IssuerClient> {
-  return IssuerClient.connect({ wsdlUrl: t.issuer.wsdlUrl, credentials: holder, caPem: t.ca.certPem, lookup: loopback, ...options });
 }
 
 export const OPERATOR_PASSWORD = 'operator password 1';

@@ -1,13 +1,21 @@
 // Shared by the storage node's tests: a real money.com issuer on loopback (demo CA, temp
 // folder), holders, storage nodes in temp folders, and the Figure 2 actions written as names.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { IssuerClient, loopbackLookup } from '@lcp/client';
-import { createCertificateAuthority, createHolderCertificate, generateIdentity, privateKeyPem, type CertificateAuthority, type Identity } from '@lcp/crypto';
-import { initCurrency, loadCurrency, startIssuer, type RunningIssuer } from '@lcp/issuer';
+import {
+  connectHolder,
+  demoCa,
+  newHolder,
+  startTestIssuer as startSharedIssuer,
+  type TestHolder,
+  type TestIssuer,
+} from '@lcp/issuer/testing';
+
+export { connectHolder, demoCa, newHolder, type TestHolder, type TestIssuer };
 import { startStorageNode, type RunningStorageNode, type StorageNodeOptions } from './app.js';
 import { parseConfig } from './config.js';
 import { StorageNodeClient } from './storage-node-client.js';
@@ -15,63 +23,9 @@ import type { RetrievalInstruction } from './wire.js';
 
 export const silent = pino({ level: 'silent' });
 
-export interface TestIssuer {
-  issuer: RunningIssuer;
-  ca: CertificateAuthority;
-  caPath: string;
-  dir: string;
-  stop(): Promise<void>;
-}
-
-let sharedCa: Promise<CertificateAuthority> | undefined;
-export const demoCa = (): Promise<CertificateAuthority> => (sharedCa ??= createCertificateAuthority('LCP test CA'));
-
 /** A currency issuer on loopback ports, without fees so balances read simply. */
-export async function startTestIssuer(domain = 'money.com'): Promise<TestIssuer> {
-  const ca = await demoCa();
-  const dir = await mkdtemp(join(tmpdir(), 'lcp-storage-issuer-'));
-  await initCurrency({
-    dir,
-    domain,
-    ca,
-    settings: {
-      LCP_HTTPS_PORT: '0',
-      LCP_HTTP_PORT: '0',
-      LCP_HOST: '127.0.0.1',
-      LCP_PUBLIC_URL: `https://${domain}:0/lcp`,
-      LCP_FEE_RATE_PPM: '0',
-      LCP_FEE_RESUMED_RATE_PPM: '0',
-    },
-  });
-  const caPath = join(dir, 'test-ca.pem');
-  await writeFile(caPath, ca.certPem);
-  const issuer = await startIssuer(await loadCurrency(dir), { logger: silent });
-  return {
-    issuer,
-    ca,
-    caPath,
-    dir,
-    async stop() {
-      await issuer.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-export interface TestHolder {
-  identity: Identity;
-  id: string;
-  certPem: string;
-  keyPem: string;
-}
-
-export async function newHolder(): Promise<TestHolder> {
-  const identity = generateIdentity();
-  return { identity, id: identity.id, certPem: await createHolderCertificate(identity), keyPem: privateKeyPem(identity) };
-}
-
-export const connectHolder = (t: TestIssuer, holder: TestHolder): Promise<IssuerClient> =>
-  IssuerClient.connect({ wsdlUrl: t.issuer.wsdlUrl, credentials: holder, caPem: t.ca.certPem, lookup: loopbackLookup });
+export const startTestIssuer = (domain = 'money.com'): Promise<TestIssuer> =>
+  startSharedIssuer({ LCP_FEE_RATE_PPM: '0', LCP_FEE_RESUMED_RATE_PPM: '0' }, domain);
 
 /** The node's settings for tests: small quotas, the paper's prices, a short payment wait. */
 export const nodeEnv = (t: TestIssuer, home: string, settings: Record<string, string> = {}): Record<string, string> => ({
