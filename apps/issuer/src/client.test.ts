@@ -53,3 +53,19 @@ it('keeps its counter right while deposits are collected concurrently', async ()
   client.close();
   payerClient.close();
 });
+
+it('reports a lost transfer that a later, different order settled, through recoverPending()', async () => {
+  const state = new MemoryStateStore();
+  const saved = await state.load();
+  const counter = (BigInt(saved.counter) + 1n).toString();
+  await state.save({ ...saved, counter, pending: { counter, recipient: payee.id, amount: '200', transactionId: 'settled-later' } });
+  const client = await connectHolder(t, payer, { state });
+  // the program moves on to another payment: the earlier one is settled first, and not forgotten
+  expect(await client.transferFunds({ recipient: payee.id, amount: 300n, transactionId: 'next' })).toMatchObject({ result: 'success' });
+  expect(await client.recoverPending()).toEqual({
+    order: { recipient: payee.id, amount: 200n, transactionId: 'settled-later' },
+    response: { result: 'success', fee: 0n },
+  });
+  expect(await client.recoverPending()).toBeUndefined();
+  client.close();
+});

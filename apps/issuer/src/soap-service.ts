@@ -15,7 +15,7 @@ import {
   type LcpOperation,
   type TraceSink,
 } from '@lcp/protocol';
-import type { IssuerLedger } from '@lcp/issuer-core';
+import { LedgerClosedError, type IssuerLedger } from '@lcp/issuer-core';
 import type { ConnectionInfo, ConnectionTracker } from './connections.js';
 import { isSoapFault, soapFault } from './faults.js';
 import type { Logger } from './logger.js';
@@ -60,6 +60,7 @@ export function lcpOperations(
         return await method(args, callback, headers, req, res);
       } catch (error) {
         if (isSoapFault(error)) throw error;
+        if (error instanceof LedgerClosedError) throw soapFault('unavailable', 'the issuer is shutting down; retransmit with the same counter');
         log.error({ err: error, operation }, 'operation failed');
         throw soapFault('internal', '');
       }

@@ -23,6 +23,8 @@ export interface HolderState {
   counter: string;
   /** The transfer sent with `counter` whose answer has not been seen yet. */
   pending?: PendingTransfer;
+  /** A pending transfer settled on the way to sending another order: kept for recoverPending(). */
+  recovered?: PendingTransfer & { result: string; fee: string };
   /** Highest deposit sequence acknowledged to the issuer. */
   acknowledged: string;
   /** Deposits received from the issuer and not yet taken by the application. */

@@ -177,6 +177,8 @@ export class IssuerClient {
         const pending = state.pending;
         const answer = await this.#settlePending(state, call);
         if (sameOrder(pending, order)) return answer;
+        // another order: keep the earlier one's answer for recoverPending(), then send this one
+        state.recovered = { ...pending, result: answer.result, fee: answer.fee.toString() };
       }
       state.counter = (BigInt(state.counter) + 1n).toString();
       state.pending = {
@@ -193,20 +195,29 @@ export class IssuerClient {
     return run;
   }
 
-  /** Settles a transfer left without an answer by an earlier call or a crash; undefined if none. */
+  /**
+   * The outcome of a transfer left without an answer by an earlier call or a crash: settles it
+   * now, or returns (once) the answer it got when a later order settled it first. Undefined if none.
+   */
   recoverPending(): Promise<{ order: TransferOrder; response: TransferFundsResponse } | undefined> {
     const run = this.#queue.then(async () => {
       const state = await this.#load();
-      const pending = state.pending;
-      if (!pending) return undefined;
-      const response = await this.#settlePending(state);
-      const order: TransferOrder = {
-        recipient: pending.recipient,
-        amount: BigInt(pending.amount),
-        transactionId: pending.transactionId,
-        ...(pending.userid ? { userid: pending.userid } : {}),
-      };
-      return { order, response };
+      const toOrder = (p: PendingTransfer): TransferOrder => ({
+        recipient: p.recipient,
+        amount: BigInt(p.amount),
+        transactionId: p.transactionId,
+        ...(p.userid ? { userid: p.userid } : {}),
+      });
+      if (state.pending) {
+        const order = toOrder(state.pending);
+        return { order, response: await this.#settlePending(state) };
+      }
+      const recovered = state.recovered;
+      if (!recovered) return undefined;
+      delete state.recovered;
+      await this.#store.save(state);
+      const result = recovered.result as TransferFundsResponse['result'];
+      return { order: toOrder(recovered), response: { result, fee: BigInt(recovered.fee) } };
     });
     this.#queue = run.catch(() => undefined);
     return run;

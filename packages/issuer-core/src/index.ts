@@ -10,5 +10,5 @@ export {
 } from './sqlite-store.js';
 export { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 export { DepositWaiters, type DepositWaiter, type WaitEnd } from './deposit-waiters.js';
-export { startLedgerWorker, LedgerWorkerError } from './worker-ledger.js';
+export { startLedgerWorker, LedgerClosedError, LedgerWorkerError } from './worker-ledger.js';
 export type { WorkerStart } from './worker-messages.js';

@@ -19,6 +19,11 @@ export class LedgerWorkerError extends Error {
   override name = 'LedgerWorkerError';
 }
 
+/** The ledger is closing: the request was not started (a server answers "unavailable, retry"). */
+export class LedgerClosedError extends Error {
+  override name = 'LedgerClosedError';
+}
+
 export function startLedgerWorker(start: WorkerStart): Promise<IssuerLedger> {
   const worker = new Worker(workerUrl(), { workerData: start });
   const pending = new Map<number, Pending>();
@@ -40,8 +45,10 @@ export function startLedgerWorker(start: WorkerStart): Promise<IssuerLedger> {
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new LedgerWorkerError(`the ledger worker exited (${code})`)));
 
+  let closing = false;
   function send<T>(op: Op): Promise<T> {
     if (failure) return Promise.reject(failure);
+    if (closing && op.op !== 'close' && op.op !== 'abort') return Promise.reject(new LedgerClosedError('the ledger is closing'));
     const id = nextId++;
     return new Promise<T>((resolve, reject) => {
       pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -67,6 +74,7 @@ export function startLedgerWorker(start: WorkerStart): Promise<IssuerLedger> {
     statement: (account, options) => send({ op: 'statement', account, ...(options ? { options } : {}) }),
     totals: () => send({ op: 'totals' }),
     close() {
+      closing = true;
       closed ??= send<void>({ op: 'close' })
         .catch(() => undefined)
         .then(() => worker.terminate())

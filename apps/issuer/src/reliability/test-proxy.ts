@@ -60,7 +60,7 @@ const emptyStats = (): ProxyStats => ({
 });
 
 /** How long the issuer's side of a cut or abandoned connection stays open to finish its work. */
-const LINGER_MS = 1500;
+const LINGER_MS = 1000;
 
 export class FaultProxy {
   readonly port: number;
@@ -104,6 +104,11 @@ export class FaultProxy {
   /** Closes every connection at once, as a network outage would. */
   cutAll(): void {
     for (const socket of this.#sockets) socket.destroy();
+  }
+
+  /** Resolves once nothing is held or lingering: every late delivery has been made. */
+  async idle(): Promise<void> {
+    while (this.#timers.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
   }
 
   async close(): Promise<void> {
