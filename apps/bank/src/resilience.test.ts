@@ -32,8 +32,9 @@ let payer: TestHolder;
 
 const asTestIssuer = async (issuer: RunningIssuer, dir: string): Promise<TestIssuer> => {
   const ca = await demoCa();
-  await writeFile(join(dir, 'test-ca.pem'), ca.certPem);
-  return { issuer, ca, caPath: join(dir, 'test-ca.pem'), dir, stop: () => issuer.close() };
+  const caPath = join(dir || tmpdir(), 'test-ca.pem');
+  await writeFile(caPath, ca.certPem);
+  return { issuer, ca, caPath, dir, stop: () => issuer.close() };
 };
 
 beforeAll(async () => {
