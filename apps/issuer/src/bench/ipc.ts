@@ -10,13 +10,40 @@ export interface ChildOps {
   usage: { args: undefined; result: ProcessUsage };
   totals: { args: undefined; result: LedgerTotals };
   handshakes: { args: undefined; result: { full: number; resumed: number } };
+  /** The server process's performance.now(), to estimate the offset between the two clocks. */
+  clock: { args: undefined; result: number };
+  /** process.memoryUsage() of the server process (the ledger worker thread included); `gc` first if exposed. */
+  memory: { args: { gc: boolean }; result: NodeJS.MemoryUsage };
+  /** getDeposits calls the SOAP operations have made that the ledger has not answered yet. */
+  polls: { args: undefined; result: number };
+  /**
+   * Starts (true) or stops (false) recording, per transactionId, when the main thread learnt
+   * that a transfer committed and when a long-poll's answer carrying it was ready; stopping
+   * returns what was recorded.
+   */
+  trace: { args: { on: boolean }; result: TraceRecord };
   /** Closes both servers and the ledger, removes the currency folder, then exits. */
   stop: { args: undefined; result: void };
+}
+
+export interface TraceRecord {
+  /** transactionId to the server's performance.now() when ledger.transfer resolved success. */
+  committed: Map<string, number>;
+  /** transactionId to the server's performance.now() when a getDeposits answer carrying it resolved. */
+  answered: Map<string, number>;
 }
 
 export interface ProcessUsage {
   cpu: NodeJS.CpuUsage;
   elu: EventLoopUtilization;
+}
+
+/** How issuer-bench.ts configures the server process (passed as JSON in BENCH_CHILD_OPTIONS). */
+export interface ChildOptions {
+  /** Accounts written straight into the new ledger before the issuer starts (default 0). */
+  accounts?: number;
+  /** Extra LCP_* settings written into the currency's issuer.env. */
+  settings?: Record<string, string>;
 }
 
 export type ChildOp = keyof ChildOps;
@@ -40,4 +67,9 @@ export interface ChildReady {
   caPem: string;
   echoPath: string;
   echoBody: string;
+  /** Accounts written before the start, and how long writing them took. */
+  population: { accounts: number; ms: number };
 }
+
+/** The id of pre-populated account `index`: the load generator derives the same ids. */
+export const POPULATION_PREFIX = 'bench-account-';

@@ -1,19 +1,23 @@
 // Forked by issuer-bench.ts: the real money.com issuer (startIssuer on a fresh currency) and a
 // bare HTTPS echo server with the same TLS options, in a process of their own so that the
 // load generator does not share their event loop. Driven over IPC (see ipc.ts).
+// BENCH_CHILD_OPTIONS (JSON, ChildOptions) may pre-populate the ledger and add LCP_* settings.
+// The ledger object the SOAP operations call is wrapped, so that this process can count the
+// long-polls in flight and, while tracing, time commits and long-poll answers per transactionId.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
-import { createCertificateAuthority, serverTlsOptions } from '@lcp/crypto';
-import { isRefusal } from '@lcp/issuer-core';
+import { createCertificateAuthority, loadIdentity, serverTlsOptions } from '@lcp/crypto';
+import { isRefusal, type IssuerLedger } from '@lcp/issuer-core';
 import type { EntityId } from '@lcp/protocol';
 import { startIssuer } from '../app.js';
 import type { IssuerConfig } from '../config.js';
 import { initCurrency, loadCurrency } from '../currency.js';
-import type { ChildOp, ChildOps, ChildReady, ChildReply, ChildRequest } from './ipc.js';
+import type { ChildOp, ChildOps, ChildOptions, ChildReady, ChildReply, ChildRequest, TraceRecord } from './ipc.js';
+import { populateAccounts } from './populate.js';
 
 const DOMAIN = 'money.com';
 const ECHO_PATH = '/echo';
@@ -59,17 +63,30 @@ async function main(): Promise<void> {
     process.send(message, undefined, {}, () => then?.());
   };
 
+  const options = JSON.parse(process.env.BENCH_CHILD_OPTIONS ?? '{}') as ChildOptions;
   const ca = await createCertificateAuthority('LCP bench CA');
   const dir = await mkdtemp(join(tmpdir(), 'lcp-bench-issuer-'));
   await initCurrency({
     dir,
     domain: DOMAIN,
     ca,
-    settings: { LCP_HTTPS_PORT: '0', LCP_HTTP_PORT: '0', LCP_HOST: '127.0.0.1', LCP_PUBLIC_URL: `https://${DOMAIN}:0/lcp` },
+    settings: {
+      LCP_HTTPS_PORT: '0',
+      LCP_HTTP_PORT: '0',
+      LCP_HOST: '127.0.0.1',
+      LCP_PUBLIC_URL: `https://${DOMAIN}:0/lcp`,
+      ...options.settings,
+    },
   });
   const config = await loadCurrency(dir, { LCP_LOG_LEVEL: process.env.LCP_LOG_LEVEL ?? 'silent' });
+  const population = { accounts: options.accounts ?? 0, ms: 0 };
+  if (population.accounts > 0) {
+    const treasury = (await loadIdentity(config.identityKeyPath)).id;
+    population.ms = (await populateAccounts(config.databasePath, treasury, population.accounts)).ms;
+  }
   const issuer = await startIssuer(config);
   const echo = await startEchoServer(config);
+  const probe = instrument(issuer.ledger);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -88,6 +105,13 @@ async function main(): Promise<void> {
     usage: async () => ({ cpu: process.cpuUsage(), elu: performance.eventLoopUtilization() }),
     totals: () => issuer.ledger.totals(),
     handshakes: async () => issuer.handshakes(),
+    clock: async () => performance.now(),
+    async memory({ gc }) {
+      if (gc) (globalThis as { gc?: () => void }).gc?.();
+      return process.memoryUsage();
+    },
+    polls: async () => probe.polls,
+    trace: async ({ on }) => probe.trace(on),
     stop,
   };
 
@@ -109,7 +133,51 @@ async function main(): Promise<void> {
     caPem: ca.certPem,
     echoPath: ECHO_PATH,
     echoBody: ECHO_BODY,
+    population,
   });
+}
+
+/**
+ * Wraps the ledger the SOAP operations call (soap-service.ts looks its methods up per call): counts
+ * long-polls in flight, and while tracing records when each successful transfer's commit reached
+ * this thread and when a long-poll answer carrying it was ready. The wrappers cost one extra
+ * promise per request.
+ */
+function instrument(ledger: IssuerLedger) {
+  const transfer = ledger.transfer.bind(ledger);
+  const getDeposits = ledger.getDeposits.bind(ledger);
+  let tracing = false;
+  let record: TraceRecord = { committed: new Map(), answered: new Map() };
+  const probe = {
+    polls: 0,
+    trace(on: boolean): TraceRecord {
+      const done = record;
+      record = { committed: new Map(), answered: new Map() };
+      tracing = on;
+      return done;
+    },
+  };
+  ledger.transfer = async (command) => {
+    const outcome = await transfer(command);
+    if (tracing && !isRefusal(outcome) && outcome.response.result === 'success') {
+      record.committed.set(command.request.transactionId, performance.now());
+    }
+    return outcome;
+  };
+  ledger.getDeposits = async (holder, request, signal) => {
+    probe.polls++;
+    try {
+      const outcome = await getDeposits(holder, request, signal);
+      if (tracing && !isRefusal(outcome)) {
+        const at = performance.now();
+        for (const deposit of outcome.deposits) record.answered.set(deposit.transactionId, at);
+      }
+      return outcome;
+    } finally {
+      probe.polls--;
+    }
+  };
+  return probe;
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,7 @@
 // The parent's side of issuer-child.ts: forks it, waits for its ports, and calls its IPC operations.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { ChildOp, ChildOps, ChildReady, ChildReply, ChildRequest } from './ipc.js';
+import type { ChildOp, ChildOps, ChildOptions, ChildReady, ChildReply, ChildRequest } from './ipc.js';
 
 export interface ServerProcess {
   readonly ready: ChildReady;
@@ -19,12 +19,22 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** `cpuProfileDir`: write a V8 CPU profile of the server process there when it exits. */
-export async function forkServerProcess(options: { cpuProfileDir?: string } = {}): Promise<ServerProcess> {
+/**
+ * `cpuProfileDir`: write a V8 CPU profile of the server process there when it exits.
+ * `exposeGc`: start it with --expose-gc (for memory figures after a collection).
+ * `child`: what the server process sets up (pre-populated accounts, extra settings).
+ */
+export async function forkServerProcess(
+  options: { cpuProfileDir?: string; exposeGc?: boolean; child?: ChildOptions } = {},
+): Promise<ServerProcess> {
   const child = fork(fileURLToPath(new URL('./issuer-child.js', import.meta.url)), [], {
     serialization: 'advanced',
-    execArgv: [...process.execArgv, ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [])],
-    env: { ...process.env, LCP_LOG_LEVEL: 'silent' },
+    execArgv: [
+      ...process.execArgv,
+      ...(options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : []),
+      ...(options.exposeGc ? ['--expose-gc'] : []),
+    ],
+    env: { ...process.env, LCP_LOG_LEVEL: 'silent', BENCH_CHILD_OPTIONS: JSON.stringify(options.child ?? {}) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
