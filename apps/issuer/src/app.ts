@@ -122,6 +122,8 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
       // are self-signed, the key is the identity (checked per request in soap-service.ts)
       ...serverTlsOptions({ certPem: cert, keyPem: key, ...(ca ? { caPem: ca } : {}) }),
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      // Node checks headersTimeout and requestTimeout only this often (30 s by default)
+      connectionsCheckingInterval: 1_000,
     },
     soapApp,
   );
@@ -131,7 +133,7 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
   tlsServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   tlsServer.maxConnections = config.maxConnections;
 
-  const httpServer = http.createServer(wsdlApp(() => wsdlText));
+  const httpServer = http.createServer({ connectionsCheckingInterval: 1_000 }, wsdlApp(() => wsdlText));
   httpServer.headersTimeout = HEADERS_TIMEOUT_MS;
   httpServer.requestTimeout = REQUEST_TIMEOUT_MS;
 

@@ -4,12 +4,14 @@
 import type { NextFunction, Request, Response } from 'express';
 import { readRequestEnvelope, writeFaultEnvelope, writeResponseEnvelope } from '@lcp/protocol';
 import { isSoapFault } from './faults.js';
+import { soapActionFits } from './reference-guard.js';
 import type { LcpOperations } from './soap-service.js';
 
 export function fastPath(operations: LcpOperations) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const read = readRequestEnvelope((req.body as Buffer).toString('utf8'));
-    if (read.kind === 'other') {
+    // anything else, including a SOAPAction naming another operation, is the reference path's to refuse
+    if (read.kind === 'other' || !soapActionFits(req, read.operation)) {
       next();
       return;
     }

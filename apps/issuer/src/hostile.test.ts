@@ -3,10 +3,6 @@
 // nothing in the ledger, and show no stack frame or path. limits.test.ts has the basics (DTD,
 // XXE by file, 5,000-deep nesting, oversize bodies, gzip, __proto__, the per-key connection
 // limit); this file goes further.
-//
-// `it.fails` marks a KNOWN BUG: the test states what the issuer should do and currently does
-// not. Each one names the fix (see also docs/performance.md). When the fix lands the test turns
-// red: then change `it.fails` to `it`.
 import http from 'node:http';
 import net from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -432,13 +428,13 @@ describe.each(PATHS)('on the %s path', (path) => {
     expect(healthy.status).toBe(200);
   });
 
-  // KNOWN BUG: node-soap looks these names up in plain objects (this.definitions.messages[name],
+  // Was a bug (fixed): node-soap looks these names up in plain objects (this.definitions.messages[name],
   // findSchemaObject(ns, name)) and crashes: HTTP 500 with a text/plain body such as
   // "this.definitions.messages[originalName].description is not a function" (or, for xsi:type,
   // "typeDef.description is not a function"). The fast path reads plain envelopes itself, so
   // only non-plain ones (a Header, nested content, an xsi:type) reach node-soap there.
-  // Fix: refuse every Object.prototype member name in the request guard (see the report).
-  it.fails('KNOWN BUG: refuses element names of Object.prototype members with malformedRequest', async () => {
+  // The guard now refuses every Object.prototype member name (request-guard.ts).
+  it('refuses element names of Object.prototype members with malformedRequest', async () => {
     // on the fast path the first two are plain envelopes, read without node-soap (and answered
     // success): the guard fix refuses them on both paths, which keeps the paths equal
     for (const body of prototypeNameBodies()) {
@@ -469,25 +465,18 @@ describe('where the paths differ: a SOAPAction that disagrees with the body', ()
     await refused('reference', transferEnvelope(validTransfer()), 'malformedRequest', 400, { headers: action('mintMoney') });
   });
 
-  // fast-path.ts never reads SOAPAction: whatever it names, a plain envelope runs the body's
-  // operation. (docs/protocol.md, "Dispatch", still describes node-soap following the header.)
-  it('fast path: the body decides, whatever the SOAPAction names', async () => {
-    const { ledger } = issuers.fast.issuer;
-    const payeeBefore = await ledger.balance(payee.id);
-    for (const soapaction of [`"${LCP_NAMESPACE}#getDeposits"`, `"${LCP_NAMESPACE}#mintMoney"`, '"urn:evil#transferFunds"', 'transferFunds']) {
-      const answer = await post(issuers.fast, transferEnvelope(validTransfer()), { as: holder, headers: { soapaction } });
-      expect(answer.body).toContain('<tns:transferFundsResponse><result>success</result>');
+  // Both paths: a SOAPAction, when sent, must be exactly the WSDL's for the body's operation.
+  it('both paths refuse a SOAPAction that names another operation than the body, and change nothing', async () => {
+    for (const path of ['fast', 'reference'] as const) {
+      for (const soapaction of [`"${LCP_NAMESPACE}#getDeposits"`, `"${LCP_NAMESPACE}#mintMoney"`, 'transferFunds']) {
+        await refused(path, transferEnvelope(validTransfer()), 'malformedRequest', 400, { headers: { soapaction } });
+      }
+      const ok = await post(issuers[path], transferEnvelope(validTransfer()), { as: holder, headers: { soapaction: `"${LCP_NAMESPACE}#transferFunds"` } });
+      expect(ok.body).toContain('<tns:transferFundsResponse><result>success</result>');
     }
-    expect(await ledger.balance(payee.id)).toBe(payeeBefore + 4n * 100n);
-    const deposits = await post(issuers.fast, getDepositsEnvelope('<millisecondsWait>0</millisecondsWait>'), { as: holder, headers: action('transferFunds') });
-    expect(deposits.body).toContain('<tns:getDepositsResponse>');
   });
 
-  // KNOWN BUG: reference-guard.ts compares only what follows '#'. node-soap then matches the whole
-  // SOAPAction against the WSDL, finds no method and crashes on binding.methods[undefined].style:
-  // HTTP 500, a SOAP 1.2-style fault with "TypeError: Cannot read properties of undefined".
-  // Fix: accept only an empty SOAPAction or exactly `${LCP_NAMESPACE}#${operation}`.
-  it.fails('KNOWN BUG: reference path refuses a SOAPAction outside the LCP namespace with malformedRequest', async () => {
+  it('reference path refuses a SOAPAction outside the LCP namespace with malformedRequest', async () => {
     await refused('reference', transferEnvelope(validTransfer()), 'malformedRequest', 400, { headers: { soapaction: '"urn:evil#transferFunds"' } });
   });
 
@@ -515,9 +504,9 @@ describe('the guard itself', () => {
     redos = { answer, ms: performance.now() - began };
   }, 30_000);
 
-  // KNOWN BUG: about 1.8 s of blocked event loop for 32 KB (7 s for 64 KB) on a 2-core EPYC.
-  // Fix: /<\/?(?:[A-Za-z0-9_.-]+:)?(?:...)[\s/>]/ (no whitespace may follow "<" or "</" in XML).
-  it.fails('KNOWN BUG: screens "<" and 32 KB of whitespace in linear time (under 300 ms)', () => {
+  // Was a bug (fixed): about 1.8 s of blocked event loop for 32 KB (7 s for 64 KB) on a 2-core EPYC.
+  // The guard now uses /<\/?(?:prefix:)?(?:names)[\s/>]/: no whitespace may follow "<" or "</" in XML.
+  it('screens "<" and 32 KB of whitespace in linear time (under 300 ms)', () => {
     expect(redos).toBeDefined();
     expect(redos?.ms).toBeLessThan(300);
   });
@@ -704,13 +693,13 @@ describe('a 50 MB body streamed to `lcp-issuer serve`', () => {
     }
   }, 40_000);
 
-  // KNOWN BUG: express.raw (body-parser 2.4) reads the whole request off the wire before it
+  // Was a bug (fixed): express.raw (body-parser 2.4) reads the whole request off the wire before it
   // reports "too large", so the 413 comes only after the client has sent everything, at line
   // rate (memory stays bounded: the rest is discarded). Until then the connection costs TLS
   // decryption of everything the client sends, for up to requestTimeout (30 s) plus Node's
   // 30 s connections check. Fix: read the body in request-guard.ts with a limit that pauses
-  // the request and answers at once (see the report).
-  it.fails('KNOWN BUG: stops reading at the limit and answers 413 while the client is still sending', () => {
+  // the request and answers at once (request-guard.ts, readLimited).
+  it('stops reading at the limit and answers 413 while the client is still sending', () => {
     expect(outcome.status).toBe(413);
     expect(outcome.answeredDuringSlowPhase).toBe(true);
     expect(outcome.sentWhenAnswered).toBeLessThan(1024 * 1024);
@@ -736,10 +725,10 @@ describe('slow clients (started before every other test, so they overlap them)',
     expect(slow.closedAfterMs).toBeLessThan(HEADERS_TIMEOUT_MS + NODE_CONNECTIONS_CHECK_MS + 3_000);
   }, 50_000);
 
-  // KNOWN BUG: app.ts sets headersTimeout = 10 s but leaves Node's connectionsCheckingInterval at
+  // Was a bug (fixed): app.ts sets headersTimeout = 10 s but leaves Node's connectionsCheckingInterval at
   // 30 s, so a slowloris connection lives 10 to 40 s (about 30 s here). Fix: pass
   // connectionsCheckingInterval: 1_000 to https.createServer and http.createServer.
-  it.fails('KNOWN BUG: closes a slowloris connection within headersTimeout + 2 s', async () => {
+  it('closes a slowloris connection within headersTimeout + 2 s', async () => {
     const slow = await slowloris;
     expect(slow.closedAfterMs).toBeLessThan(HEADERS_TIMEOUT_MS + 2_000);
   }, 50_000);

@@ -37,16 +37,20 @@ export function bodyOperation(xml: string): { operation: string } | { problem: s
   return { operation: found.local };
 }
 
+/** An empty SOAPAction, or exactly the WSDL's for the body's operation (node-soap dispatches on it). */
+export function soapActionFits(req: Request, operation: string): boolean {
+  const action = String(req.headers.soapaction ?? '').replace(/^"|"$/g, '');
+  return action === '' || action === `${LCP_NAMESPACE}#${operation}`;
+}
+
 export function referenceGuard(req: Request, res: Response, next: NextFunction): void {
   const read = bodyOperation((req.body as Buffer).toString('utf8'));
   if ('problem' in read) {
     sendFault(res, 'malformedRequest', read.problem);
     return;
   }
-  const action = String(req.headers.soapaction ?? '').replace(/^"|"$/g, '');
-  const named = action.slice(action.lastIndexOf('#') + 1);
-  if (action !== '' && named !== read.operation) {
-    sendFault(res, 'malformedRequest', `SOAPAction names ${named} but the body is ${read.operation}`);
+  if (!soapActionFits(req, read.operation)) {
+    sendFault(res, 'malformedRequest', `SOAPAction must be "${LCP_NAMESPACE}#${read.operation}" (or empty) for this body`);
     return;
   }
   next();

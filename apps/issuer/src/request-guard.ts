@@ -1,11 +1,16 @@
 // Limits in front of node-soap, which has none of its own: body size, no compression, no
 // DTDs/entities/processing instructions, bounded nesting, no prototype-polluting names.
 // A request that breaks one is answered with a SOAP fault here and never reaches the parser.
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import { LIMITS, type FaultCode } from '@lcp/protocol';
 import { sendFault } from './faults.js';
 
-const FORBIDDEN_NAMES = /<\s*\/?\s*(?:[A-Za-z0-9_.-]+:)?(?:__proto__|constructor|prototype)[\s/>]/;
+// Names of Object.prototype members, as elements or as xsi:type values, would reach node-soap's
+// object handling (and crash it). Written without nested quantifiers: linear on any input.
+const PROTOTYPE_NAMES = [...Object.getOwnPropertyNames(Object.prototype), 'prototype'].join('|');
+const FORBIDDEN_NAMES = new RegExp(
+  `<\\/?(?:[A-Za-z0-9_.-]+:)?(?:${PROTOTYPE_NAMES})[\\s/>]|\\btype\\s*=\\s*["'](?:[A-Za-z0-9_.-]+:)?(?:${PROTOTYPE_NAMES})["']`,
+);
 
 /** Checks the raw XML without parsing it: a linear scan with a depth counter. */
 export function screenXml(xml: string): FaultCode | undefined {
@@ -27,7 +32,29 @@ export function screenXml(xml: string): FaultCode | undefined {
   return undefined;
 }
 
-const readBody = express.raw({ type: () => true, limit: LIMITS.maxBodyBytes, inflate: false });
+/** Reads the body up to `limit` bytes; past it, stops reading at once (no draining a huge body). */
+function readLimited(req: Request, limit: number): Promise<Buffer | 'tooLarge' | 'unreadable'> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const finish = (result: Buffer | 'tooLarge' | 'unreadable') => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onError);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        finish('tooLarge');
+      } else {
+        chunks.push(chunk);
+      }
+    };
+    const onEnd = () => finish(Buffer.concat(chunks, size));
+    const onError = () => finish('unreadable');
+    req.on('data', onData).once('end', onEnd).once('error', onError).once('close', onError);
+  });
+}
 
 export function requestGuard(req: Request, res: Response, next: NextFunction): void {
   if (req.method !== 'POST') {
@@ -46,16 +73,15 @@ export function requestGuard(req: Request, res: Response, next: NextFunction): v
     sendFault(res, 'requestTooLarge', `the limit is ${LIMITS.maxBodyBytes} bytes`);
     return;
   }
-  readBody(req, res, (error?: unknown) => {
-    if (error) {
-      const type = (error as { type?: string }).type;
+  void readLimited(req, LIMITS.maxBodyBytes).then((body) => {
+    if (body === 'tooLarge' || body === 'unreadable') {
       res.setHeader('Connection', 'close');
-      if (type === 'entity.too.large') sendFault(res, 'requestTooLarge', `the limit is ${LIMITS.maxBodyBytes} bytes`);
+      if (body === 'tooLarge') sendFault(res, 'requestTooLarge', `the limit is ${LIMITS.maxBodyBytes} bytes`);
       else sendFault(res, 'malformedRequest', 'the request body could not be read');
       return;
     }
-    const body: unknown = req.body;
-    const xml = Buffer.isBuffer(body) ? body.toString('utf8') : '';
+    req.body = body;
+    const xml = body.toString('utf8');
     const problem = xml.length === 0 ? 'malformedRequest' : screenXml(xml);
     if (problem) {
       sendFault(res, problem, '');
