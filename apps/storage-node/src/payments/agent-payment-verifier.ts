@@ -2,7 +2,7 @@
 // GET /v1/deposits/{transactionId}?currency=&wait=, answers once the deposit has arrived.
 import type { LookupFunction } from 'node:net';
 import type { Currency } from '../wire.js';
-import { readDepositAnswer } from './deposit-answer.js';
+import { askForDeposit, problemCode } from './deposit-answer.js';
 import { getJson } from './http-json.js';
 import { PaymentVerifierError, type PaymentVerifier, type VerifyContext } from './payment-verifier.js';
 
@@ -20,32 +20,18 @@ export class AgentPaymentVerifier implements PaymentVerifier {
 
   constructor(readonly options: AgentPaymentVerifierOptions) {}
 
-  async verify(
+  verify(
     transactionId: string,
     minAmount: bigint,
     currency: Currency,
     waitMs: number,
     context: VerifyContext = {},
   ): Promise<{ amount: bigint } | undefined> {
-    const url = new URL(`/v1/deposits/${encodeURIComponent(transactionId)}`, this.options.url);
-    url.searchParams.set('currency', currency.wsdl);
-    url.searchParams.set('wait', String(waitMs));
-    const { status, body } = await getJson(url.href, {
-      headers: { authorization: `Bearer ${this.options.token}`, ...(context.traceparent ? { traceparent: context.traceparent } : {}) },
-      timeoutMs: waitMs + (this.options.timeoutMs ?? 10_000),
-      ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
-    });
-    if (status === 404) return undefined;
-    if (status !== 200) throw new PaymentVerifierError(`the agent answered HTTP ${status}${problemCode(body)}`);
-    const amount = readDepositAnswer(body, transactionId, currency, 'the agent');
-    return amount >= minAmount ? { amount } : undefined;
+    const { url, token, lookup, timeoutMs } = this.options;
+    const source = { base: new URL('/v1/deposits/', url).href, token, who: 'the agent', ...(lookup ? { lookup } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
+    return askForDeposit(source, transactionId, minAmount, currency, waitMs, context);
   }
 }
-
-export const problemCode = (body: unknown): string => {
-  const code = (body as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? ` (${code})` : '';
-};
 
 /** The entity id the agent receives payments on: GET /v1/identity. */
 export async function agentIdentity(options: AgentPaymentVerifierOptions): Promise<string> {

@@ -6,10 +6,8 @@
 //   200 { transactionId, amount: "<decimal>", currency, receivedAt } | 404 problem+json
 import type { LookupFunction } from 'node:net';
 import type { Currency } from '../wire.js';
-import { problemCode } from './agent-payment-verifier.js';
-import { readDepositAnswer } from './deposit-answer.js';
-import { getJson } from './http-json.js';
-import { PaymentVerifierError, type PaymentVerifier, type VerifyContext } from './payment-verifier.js';
+import { askForDeposit } from './deposit-answer.js';
+import type { PaymentVerifier, VerifyContext } from './payment-verifier.js';
 
 export interface BankPaymentVerifierOptions {
   /** The bank's HTTPS origin, e.g. https://bank.com */
@@ -27,25 +25,16 @@ export class BankPaymentVerifier implements PaymentVerifier {
 
   constructor(readonly options: BankPaymentVerifierOptions) {}
 
-  async verify(
+  verify(
     transactionId: string,
     minAmount: bigint,
     currency: Currency,
     waitMs: number,
     context: VerifyContext = {},
   ): Promise<{ amount: bigint } | undefined> {
-    const url = new URL(`/api/v1/payments/${encodeURIComponent(transactionId)}`, this.options.url);
-    url.searchParams.set('currency', currency.wsdl);
-    url.searchParams.set('wait', String(waitMs));
-    const { status, body } = await getJson(url.href, {
-      headers: { authorization: `Bearer ${this.options.token}`, ...(context.traceparent ? { traceparent: context.traceparent } : {}) },
-      timeoutMs: waitMs + (this.options.timeoutMs ?? 10_000),
-      ...(this.options.caPem ? { caPem: this.options.caPem } : {}),
-      ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
-    });
-    if (status === 404) return undefined;
-    if (status !== 200) throw new PaymentVerifierError(`${url.host} answered HTTP ${status}${problemCode(body)}`);
-    const amount = readDepositAnswer(body, transactionId, currency, url.host);
-    return amount >= minAmount ? { amount } : undefined;
+    const { url, token, caPem, lookup, timeoutMs } = this.options;
+    const base = new URL('/api/v1/payments/', url);
+    const source = { base: base.href, token, who: base.host, ...(caPem ? { caPem } : {}), ...(lookup ? { lookup } : {}), ...(timeoutMs ? { timeoutMs } : {}) };
+    return askForDeposit(source, transactionId, minAmount, currency, waitMs, context);
   }
 }
