@@ -2,6 +2,7 @@
 import { expect, it } from 'vitest';
 import { FIGURE_2_ORDER } from './figure-2-trace.js';
 import { runFigure2 } from './figure-2.js';
+import { ownProcess } from './party-host.js';
 
 // clip: 256 KiB at Bob's read price of 0.01 per KiB; money.com's fee on that transfer rounds up to 0.04
 const PRICE = 500n;
@@ -36,3 +37,13 @@ it('replays the transparent-banking variant: step 3\' pays Bob\'s own key', asyn
   expect(r.sum).toBe(0n);
   expect(r.reconciled).toBe(true);
 }, 60_000);
+
+it('replays Figure 2 with each party in a process of its own, as the demo does', async () => {
+  const r = await runFigure2({ host: ownProcess, out: () => undefined });
+  expect(r.delivered).toBe(true);
+  expect(r.steps).toEqual(FIGURE_2_ORDER);
+  expect(delta(r, 'bank.com')).toBe(READ_PRICE);
+  expect(r.bobAtBank.after - r.bobAtBank.before).toBe(READ_PRICE);
+  expect(r.sum).toBe(0n);
+  expect(r.reconciled).toBe(true);
+}, 90_000);

@@ -1,23 +1,22 @@
 // The paper's Figure 2 (section 5.2), for real, on one machine: money.com, bank.com, video.com,
 // Bob's storage node and Alice's agent, storage node and player, each started through the same
-// startX() its container runs, on loopback with the paper's names and a demo CA. Every step is
-// recorded by the services themselves (W3C trace context), and the diagram is drawn from that.
+// startX() its app's main.ts calls, in a process of its own (the demo) or all in this one (the
+// tests), on loopback with the paper's names and a demo CA. Every step is recorded by the
+// services themselves (W3C trace context), and the diagram is drawn from that.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseEnv } from 'node:util';
 import { loopbackLookup as lookup } from '@lcp/client';
 import { createCertificateAuthority, generateIdentity, issueServerCertificate, saveIdentity } from '@lcp/crypto';
-import { childTraceparent, formatAmount, parseAmount, type EntityId, type TraceEvent } from '@lcp/protocol';
-import { initCurrency, loadCurrency, startIssuer } from '@lcp/issuer';
-import { initBank, parseConfig as bankConfig, startBank } from '@lcp/bank';
-import { parseConfig as storageConfig, startStorageNode } from '@lcp/storage-node';
-import { parseConfig as publisherConfig, startPublisher } from '@lcp/publisher';
-import { AgentClient, createApplicationToken, parseConfig as agentConfig, startAgent, writePolicyDocument } from '@lcp/agent';
+import { childTraceparent, formatAmount, parseAmount, type TraceEvent } from '@lcp/protocol';
+import { initCurrency } from '@lcp/issuer';
+import { initBank } from '@lcp/bank';
+import { AgentClient, createApplicationToken, writePolicyDocument } from '@lcp/agent';
 import { buyVideo, type BuyProgress } from '@lcp/player';
 import { FEE_ACCOUNT } from '@lcp/issuer-core';
-import { pino } from 'pino';
+import { inProcess, ownProcess, type PartyHost } from './party-host.js';
+import type { PartySpec } from './party-kinds.js';
 import { dim, Narrator } from './narrator.js';
 import { PARTIES } from './parties.js';
 import { figure2Arrows, FIGURE_2_ORDER, type Figure2Arrow } from './figure-2-trace.js';
@@ -26,6 +25,8 @@ import { toMermaid, toSvg } from './sequence-diagram.js';
 export interface Figure2Options {
   /** Transparent banking: Bob's own key is paid in step 3', without userid. */
   transparent?: boolean;
+  /** Where the parties run: this process (default, tests) or a process each (the demo). */
+  host?: PartyHost;
   /** Where to write figure-2.mmd and figure-2.svg; not written when absent. */
   diagramDir?: string;
   out?: (line: string) => void;
@@ -46,7 +47,6 @@ export interface Figure2Result {
   arrows: Figure2Arrow[];
 }
 
-const quiet = pino({ level: 'warn' });
 const SCALE = PARTIES.money.scale;
 const units = (decimal: string): bigint => {
   const parsed = parseAmount(decimal, SCALE);
@@ -74,9 +74,15 @@ export async function runFigure2(options: Figure2Options = {}): Promise<Figure2R
       ca,
       settings: { LCP_HOST: '127.0.0.1', LCP_HTTPS_PORT: '0', LCP_HTTP_PORT: '0', LCP_PUBLIC_URL: 'https://money.com:0/lcp' },
     });
-    const money = await startIssuer(await loadCurrency(join(work, 'money.com')), { logger: quiet, onTrace: record });
-    closers.unshift(() => money.close());
-    const currency = { wsdl: money.wsdlUrl, scale: SCALE };
+    const host = options.host ?? inProcess;
+    const start = async (name: string, spec: PartySpec) => {
+      const party = await host(name, spec, record);
+      closers.unshift(() => party.close());
+      return party;
+    };
+    const money = await start('money.com', { kind: 'issuer', path: join(work, 'money.com') });
+    const wsdlUrl = money.info.wsdlUrl as string;
+    const currency = { wsdl: wsdlUrl, scale: SCALE };
 
     // bank.com, with Bob as a customer and a token that lets his storage node see payments
     const { envFile } = await initBank({
@@ -88,87 +94,80 @@ export async function runFigure2(options: Figure2Options = {}): Promise<Figure2R
       // on-request: the bank asks money.com when Bob's node asks it (steps 5 and 6), as in the paper
       settings: { LCP_BANK_HOST: '127.0.0.1', LCP_BANK_PORT: '0', LCP_BANK_LOG_LEVEL: 'warn', LCP_BANK_SCRYPT_LOG_N: '12', LCP_BANK_COLLECT: 'on-request' },
     });
-    const bank = await startBank(bankConfig(parseEnv(await readFile(envFile, 'utf8')) as Record<string, string>), {
-      lookup,
-      logger: quiet,
-    });
-    closers.unshift(() => bank.close());
-    const bob = await bank.bank.customers.signUp({
-      name: PARTIES.bob.name,
-      password: randomBytes(12).toString('base64url'),
-      kind: options.transparent ? 'transparent' : 'opaque',
-    });
-    if (!('id' in bob)) throw new Error(`bank.com refused Bob: ${JSON.stringify(bob)}`);
-    if (options.transparent) await bank.bank.startTransparent(bob);
-    const bobToken = bank.bank.tokens.create(bob.id, "Bob's storage node", ['payments:read'], []).secret;
+    const bank = await start('bank.com', { kind: 'bank', path: envFile });
+    const { token: bobToken } = await bank.call<{ token: string }>(
+      'signUp',
+      PARTIES.bob.name,
+      randomBytes(12).toString('base64url'),
+      options.transparent ?? false,
+    );
 
     // Bob's storage node, paid at bank.com (step 5 asks the bank)
-    const bobNode = await startStorageNode(
-      storageConfig({
+    const bobNode = await start('bob', {
+      kind: 'storage-node',
+      env: {
         LCP_STORAGE_HOME: join(work, 'bob'),
         LCP_STORAGE_NAME: 'bob',
         LCP_STORAGE_HOST: '127.0.0.1',
         LCP_STORAGE_PORT: '0',
         LCP_STORAGE_PUBLIC_URL: 'https://bob:0',
-        LCP_STORAGE_CURRENCY_WSDL: money.wsdlUrl,
+        LCP_STORAGE_CURRENCY_WSDL: wsdlUrl,
         LCP_STORAGE_ISSUER_CA: caPath,
         LCP_STORAGE_CONTRACT_PRICE: PARTIES.bob.contract,
         LCP_STORAGE_WRITE_PRICE_PER_KB: PARTIES.bob.writePerKb,
         LCP_STORAGE_READ_PRICE_PER_KB: PARTIES.bob.readPerKb,
         LCP_STORAGE_PAYEE: 'bank',
-        LCP_STORAGE_BANK_NAME: bank.nameFor(PARTIES.bob.name),
-        LCP_STORAGE_BANK_URL: bank.url,
+        LCP_STORAGE_BANK_NAME: bank.info.nameOfBob as string,
+        LCP_STORAGE_BANK_URL: bank.info.url as string,
         LCP_STORAGE_BANK_TOKEN: bobToken,
         LCP_STORAGE_BANK_CA: caPath,
         LCP_STORAGE_LOG_LEVEL: 'warn',
-      }),
-      { lookup, logger: quiet, onTrace: record },
-    );
-    closers.unshift(() => bobNode.close());
+      },
+    });
 
     // Alice: her local agent (holding her key and her spending policy) and her storage node
     const aliceHome = join(work, 'alice');
     await mkdir(aliceHome, { recursive: true, mode: 0o700 });
     const policyPath = join(aliceHome, 'policy.json');
     writePolicyDocument(policyPath, {
-      currencies: { [money.wsdlUrl]: { scale: SCALE } },
-      accept: [money.wsdlUrl],
+      currencies: { [wsdlUrl]: { scale: SCALE } },
+      accept: [wsdlUrl],
       applications: {
-        'media-player': { spending: { [money.wsdlUrl]: { perDay: PARTIES.alice.perDay, perPurchase: PARTIES.alice.perPurchase } } },
+        'media-player': { spending: { [wsdlUrl]: { perDay: PARTIES.alice.perDay, perPurchase: PARTIES.alice.perPurchase } } },
         'storage-node': { spending: {} },
       },
     });
     const playerToken = createApplicationToken(policyPath, 'media-player');
     const nodeToken = createApplicationToken(policyPath, 'storage-node');
-    const agentSettings = agentConfig({
-      LCP_AGENT_HOME: aliceHome,
-      LCP_AGENT_NAME: 'alice',
-      LCP_AGENT_PORT: '0',
-      LCP_AGENT_ISSUER_CA: caPath,
-      LCP_AGENT_LOG_LEVEL: 'warn',
+    const agent = await start('alice', {
+      kind: 'agent',
+      env: {
+        LCP_AGENT_HOME: aliceHome,
+        LCP_AGENT_NAME: 'alice',
+        LCP_AGENT_PORT: '0',
+        LCP_AGENT_ISSUER_CA: caPath,
+        LCP_AGENT_LOG_LEVEL: 'warn',
+      },
     });
-    const agent = await startAgent(agentSettings, { lookup, logger: quiet, onTrace: record });
-    closers.unshift(() => agent.close());
-    const aliceNode = await startStorageNode(
-      storageConfig({
+    const aliceNode = await start('alice-node', {
+      kind: 'storage-node',
+      env: {
         LCP_STORAGE_HOME: join(work, 'alice-node'),
         LCP_STORAGE_NAME: 'alice',
         LCP_STORAGE_HOST: '127.0.0.1',
         LCP_STORAGE_PORT: '0',
         LCP_STORAGE_PUBLIC_URL: 'https://alice:0',
-        LCP_STORAGE_CURRENCY_WSDL: money.wsdlUrl,
+        LCP_STORAGE_CURRENCY_WSDL: wsdlUrl,
         LCP_STORAGE_ISSUER_CA: caPath,
         LCP_STORAGE_CONTRACT_PRICE: PARTIES.alice.contract,
         LCP_STORAGE_WRITE_PRICE_PER_KB: PARTIES.alice.writePerKb,
         LCP_STORAGE_READ_PRICE_PER_KB: PARTIES.alice.readPerKb,
         LCP_STORAGE_PAYEE: 'agent',
-        LCP_STORAGE_AGENT_URL: agent.url,
+        LCP_STORAGE_AGENT_URL: agent.info.url as string,
         LCP_STORAGE_AGENT_TOKEN: nodeToken,
         LCP_STORAGE_LOG_LEVEL: 'warn',
-      }),
-      { lookup, logger: quiet },
-    );
-    closers.unshift(() => aliceNode.close());
+      },
+    });
 
     // video.com: a certificate naming its own key, a catalog, working capital
     const videoHome = join(work, 'video.com');
@@ -189,11 +188,12 @@ export async function runFigure2(options: Figure2Options = {}): Promise<Figure2R
       join(videoHome, 'catalog.json'),
       JSON.stringify({
         currencies: [currency],
-        videos: PARTIES.video.videos.map((v) => ({ id: v.id, title: v.title, file: `${v.id}.bin`, prices: { [money.wsdlUrl]: v.price } })),
+        videos: PARTIES.video.videos.map((v) => ({ id: v.id, title: v.title, file: `${v.id}.bin`, prices: { [wsdlUrl]: v.price } })),
       }),
     );
-    const video = await startPublisher(
-      publisherConfig({
+    const video = await start('video.com', {
+      kind: 'publisher',
+      env: {
         LCP_PUBLISHER_HOME: videoHome,
         LCP_PUBLISHER_DOMAIN: PARTIES.video.domain,
         LCP_PUBLISHER_HOST: '127.0.0.1',
@@ -201,60 +201,62 @@ export async function runFigure2(options: Figure2Options = {}): Promise<Figure2R
         LCP_PUBLISHER_PUBLIC_URL: 'https://video.com:0',
         LCP_PUBLISHER_CA: 'ca.pem',
         LCP_PUBLISHER_LOG_LEVEL: 'warn',
-      }),
-      { lookup, logger: quiet, onTrace: record },
-    );
-    closers.unshift(() => video.close());
+      },
+    });
+    const [videoUrl, videoId, bobUrl, bobId, aliceUrl, aliceId] = [
+      video.info.url, video.info.entityId, bobNode.info.url, bobNode.info.nodeId, aliceNode.info.url, aliceNode.info.nodeId,
+    ] as string[];
 
     const names = new Map<string, string>([
-      [agent.entityId, 'Alice'],
-      [video.entityId, 'video.com'],
-      [bank.entityIdAt(money.wsdlUrl), 'bank.com'],
-      [bobNode.nodeId, 'Bob'],
-      [bobNode.payTo.entityId, options.transparent ? 'Bob' : 'bank.com'],
-      [money.treasury, 'money.com (treasury)'],
+      [agent.info.entityId as string, 'Alice'],
+      [videoId as string, 'video.com'],
+      [bank.info.entityId as string, 'bank.com'],
+      [bobId as string, 'Bob'],
+      [bobNode.info.payTo as string, options.transparent ? 'Bob' : 'bank.com'],
+      [money.info.treasury as string, 'money.com (treasury)'],
       [FEE_ACCOUNT, 'money.com (fees)'],
     ]);
     const accounts = async (): Promise<Record<string, bigint>> => {
       const result: Record<string, bigint> = {};
-      for (const [id, name] of names) result[name] = await money.ledger.balance(id as EntityId);
+      for (const [id, name] of names) result[name] = await money.call<bigint>('balance', id);
       return result;
     };
-    const bobAtBank = () => bank.bank.balances(bob).reduce((sum, b) => sum + b.balance, 0n);
+    const bobAtBank = () => bank.call<bigint>('balanceOf', PARTIES.bob.name);
     const showBalances = async () => {
       story.balances(Object.entries(await accounts()));
-      if (!options.transparent) story.note(`    Bob's sub-account at bank.com: ${formatAmount(bobAtBank(), SCALE)}`);
+      if (!options.transparent) story.note(`    Bob's sub-account at bank.com: ${formatAmount(await bobAtBank(), SCALE)}`);
     };
 
-    story.note(`money.com ${money.serviceUrl}   bank.com ${bank.url}   video.com ${video.url}`);
-    story.note(`Bob's storage node ${bobNode.url} (paid as ${options.transparent ? 'his own key, at bank.com' : `${bank.nameFor('bob')}`})`);
-    story.note(`Alice's agent ${agent.url} (local only), her storage node ${aliceNode.url}`);
+    story.note(`money.com ${money.info.serviceUrl}   bank.com ${bank.info.url}   video.com ${videoUrl}`);
+    story.note(`Bob's storage node ${bobUrl} (paid as ${options.transparent ? 'his own key, at bank.com' : bank.info.nameOfBob})`);
+    story.note(`Alice's agent ${agent.info.url} (local only), her storage node ${aliceUrl}`);
+    story.note(options.host === ownProcess ? 'Each party runs in a process of its own.' : 'The parties run in this process.');
     story.note('Names resolve to 127.0.0.1; a demo CA made for this run signs money.com, bank.com and video.com.');
 
     story.title('Before the flow');
-    await money.ledger.mint(video.entityId as EntityId, units(PARTIES.video.funds), 'working-capital');
+    await money.call('mint', videoId, units(PARTIES.video.funds), 'working-capital');
     story.note(`money.com issues ${PARTIES.video.funds} to video.com.`);
-    await video.placeVideo('clip', { url: bobNode.url, nodeId: bobNode.nodeId });
+    await video.call('placeVideo', 'clip', bobUrl, bobId);
     story.note(`video.com buys a basic storage contract from Bob and stores "clip" there (pays contract and write prices).`);
-    await video.placeVideo('trailer', { url: aliceNode.url, nodeId: aliceNode.nodeId });
+    await video.call('placeVideo', 'trailer', aliceUrl, aliceId);
     story.note(`video.com buys a contract from Alice's node and stores "trailer": Alice earns money.com dollars.`);
     await showBalances();
 
     story.title('The flow: Alice watches "clip"');
     const before = await accounts();
-    const bobBefore = bobAtBank();
+    const bobBefore = await bobAtBank();
     let aliceFee = 0n;
     const traceparent = childTraceparent();
     const traceId = traceparent.split('-')[1];
     const alice = {
-      certPem: await readFile(agentSettings.certificatePath, 'utf8'),
-      keyPem: await readFile(agentSettings.identityKeyPath, 'utf8'),
+      certPem: await readFile(agent.info.certificatePath as string, 'utf8'),
+      keyPem: await readFile(agent.info.identityKeyPath as string, 'utf8'),
     };
     const bought = await buyVideo({
-      publisher: video.url,
+      publisher: videoUrl as string,
       videoId: 'clip',
-      currency: money.wsdlUrl,
-      agent: new AgentClient({ url: agent.url, token: playerToken }),
+      currency: wsdlUrl,
+      agent: new AgentClient({ url: agent.info.url as string, token: playerToken }),
       credentials: alice,
       caPem: ca.certPem,
       lookup,
@@ -285,9 +287,8 @@ export async function runFigure2(options: Figure2Options = {}): Promise<Figure2R
     for (const a of arrows) story.note(`${a.step.padEnd(4)} ${a.from} → ${a.to}: ${a.label}\n         ${dim(a.code)}`);
     await showBalances();
 
-    const report = await bank.reconcile();
-    const reconciled = report.ledger.balanced && report.holders.every((h) => h.status === 'ok');
-    const totals = await money.ledger.totals();
+    const reconciled = await bank.call<boolean>('reconciled');
+    const totals = await money.call<{ sum: bigint }>('totals');
     story.note(`bank.com reconciles with money.com: ${reconciled}. Sum of all balances at money.com: ${totals.sum}.`);
 
     const participants = ['Alice', 'video.com', 'money.com', 'Bob', 'bank.com'];
@@ -309,7 +310,7 @@ export async function runFigure2(options: Figure2Options = {}): Promise<Figure2R
       delivered,
       before,
       after: await accounts(),
-      bobAtBank: { before: bobBefore, after: bobAtBank() },
+      bobAtBank: { before: bobBefore, after: await bobAtBank() },
       aliceFee,
       sum: totals.sum,
       reconciled,

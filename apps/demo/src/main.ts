@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runFigure1 } from './figure-1.js';
 import { runFigure2 } from './figure-2.js';
+import { ownProcess } from './party-host.js';
 import { setColor } from './narrator.js';
 
 setColor(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR);
@@ -19,7 +20,7 @@ const { values } = parseArgs({
 
 const run = async (): Promise<boolean> => {
   if (values.figure === '1') return (await runFigure1()).sum === 0n;
-  const result = await runFigure2({ transparent: values.transparent, diagramDir: resolve(values.out) });
+  const result = await runFigure2({ transparent: values.transparent, diagramDir: resolve(values.out), host: ownProcess });
   return result.delivered && result.sum === 0n && result.reconciled;
 };
 
