@@ -246,6 +246,7 @@ export async function runFigure2(options: Figure2Options = {}): Promise<Figure2R
     const before = await accounts();
     const bobBefore = await bobAtBank();
     let aliceFee = 0n;
+    const downloads: number[] = [];
     const traceparent = childTraceparent();
     const traceId = traceparent.split('-')[1];
     const alice = {
@@ -268,7 +269,8 @@ export async function runFigure2(options: Figure2Options = {}): Promise<Figure2R
           story.note(`(2) Alice's agent → money.com: transferFunds ${p.result}, fee ${p.fee}`);
         }
         if (p.step === "4'") story.note(`(4') video.com → Alice: retrieval instructions for ${p.size} bytes at ${p.url}`);
-        if (p.step === '7') story.note(`(7) Alice → Bob: ${p.bytes} bytes, sha256 ${p.sha256.slice(0, 16)}…`);
+        if (p.step === 'download') downloads.push(p.received);
+        if (p.step === '7') story.note(`(7) Alice → Bob: ${p.bytes} bytes in ${downloads.length} pieces, sha256 ${p.sha256.slice(0, 16)}… checked`);
       },
     });
     const delivered = bought.bytes.equals(originals.get('clip') as Buffer);

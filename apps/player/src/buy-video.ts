@@ -29,6 +29,7 @@ export type BuyProgress =
   | { step: '1'; price: string; payee: string; transactionId: string }
   | { step: '2'; result: string; fee: string }
   | { step: "4'"; nodeId: string; url: string; size: number }
+  | { step: 'download'; received: number; size: number }
   | { step: '7'; bytes: number; sha256: string };
 
 export class PurchaseFailedError extends Error {
@@ -116,7 +117,8 @@ export async function buyVideo(options: BuyOptions): Promise<{ bytes: Buffer; pu
   });
   try {
     const seven = span();
-    const bytes = await node.retrieve(instruction, seven ? { traceparent: seven } : {});
+    const onBytes = (received: number) => options.onProgress?.({ step: 'download', received, size: instruction.size });
+    const bytes = await node.retrieve(instruction, { ...(seven ? { traceparent: seven } : {}), onBytes });
     options.onProgress?.({ step: '7', bytes: bytes.length, sha256: instruction.sha256 });
     return { bytes, purchase };
   } finally {

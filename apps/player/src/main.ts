@@ -22,6 +22,8 @@ const { values } = parseArgs({
   },
 });
 
+const bar = (percent: number) => `[${'#'.repeat(Math.round(percent / 5)).padEnd(20, '.')}]`;
+
 async function main(): Promise<void> {
   const missing = ['publisher', 'video', 'currency', 'token', 'cert', 'key'].filter((name) => !values[name as keyof typeof values]);
   if (missing.length > 0) throw new Error(`missing: ${missing.map((m) => `--${m}`).join(' ')}`);
@@ -38,6 +40,11 @@ async function main(): Promise<void> {
       if (p.step === '1') console.log(`${at} (1) price ${p.price}, transactionId ${p.transactionId}`);
       if (p.step === '2') console.log(`${at} (2) paid: ${p.result}, fee ${p.fee}`);
       if (p.step === "4'") console.log(`${at} (4') instructions: ${p.size} bytes at ${p.url}`);
+      if (p.step === 'download') {
+        const percent = Math.floor((100 * p.received) / Math.max(p.size, 1));
+        process.stdout.write(`\r${at} (7) ${bar(percent)} ${percent}% of ${p.size} bytes`);
+        if (p.received >= p.size) process.stdout.write('\n');
+      }
       if (p.step === '7') console.log(`${at} (7) received ${p.bytes} bytes, sha256 ${p.sha256} verified`);
     },
   });

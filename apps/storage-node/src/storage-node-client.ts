@@ -39,6 +39,8 @@ export interface StorageNodeClientOptions {
 
 export interface CallOptions {
   traceparent?: string;
+  /** Bytes of the response received so far, as they arrive (a download's progress). */
+  onBytes?: (received: number) => void;
 }
 
 /** The node refused with a problem document; `code` is its stable code. */
@@ -235,6 +237,7 @@ export class StorageNodeClient {
               return;
             }
             chunks.push(chunk);
+            call.onBytes?.(size);
           });
           response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
           response.on('error', reject);
