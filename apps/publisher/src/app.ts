@@ -129,6 +129,9 @@ export async function startPublisher(config: PublisherConfig, options: Publisher
     res.json({ status: 'ok' });
   });
   app.use((error: unknown, _req: Request, res: Response, _next: express.NextFunction) => {
+    const type = (error as { type?: string }).type;
+    if (type === 'entity.parse.failed') return problem(res, 400, 'badRequest', 'the body is not JSON');
+    if (type === 'entity.too.large') return problem(res, 413, 'tooLarge', 'the body is larger than 16 KiB');
     log.error({ err: error }, 'request failed');
     if (!res.headersSent) problem(res, 500, 'internal', 'the publisher failed');
   });

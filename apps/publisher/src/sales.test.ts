@@ -65,3 +65,16 @@ it('tries the next replica when a peer fails, and refunds the buyer when none ca
   expect((await world.money.ledger.totals()).sum).toBe(0n);
   buyer.client.close();
 }, 60_000);
+
+it('refuses bad purchase requests with problem documents and records nothing', async () => {
+  world = await startWorld(0);
+  const unknown = await videoApi(world, 'POST', '/purchases', { videoId: 'nope', currency: world.money.wsdlUrl, buyer: 'ab'.repeat(32) });
+  expect(unknown).toMatchObject({ status: 404, json: { title: 'unknownVideo' } });
+  const currency = await videoApi(world, 'POST', '/purchases', { videoId: 'clip', currency: 'http://other/lcp.wsdl', buyer: 'ab'.repeat(32) });
+  expect(currency).toMatchObject({ status: 400, json: { title: 'currencyNotAccepted' } });
+  const buyer = await videoApi(world, 'POST', '/purchases', { videoId: 'clip', currency: world.money.wsdlUrl, buyer: 'alice' });
+  expect(buyer).toMatchObject({ status: 400, json: { title: 'invalidBuyer' } });
+  const missing = await videoApi(world, 'POST', '/purchases', { videoId: 'clip' });
+  expect(missing).toMatchObject({ status: 400, json: { title: 'badRequest' } });
+  expect(await videoApi(world, 'GET', '/purchases/unknown')).toMatchObject({ status: 404, json: { title: 'unknownPurchase' } });
+});
