@@ -2,9 +2,9 @@
 // bank.com. The bank serves, over its CA-certified HTTPS name, a document that turns the
 // name into what a transferFundsRequest needs at each issuer: the recipient key and, for
 // opaque banking, the userid. The certificate is what binds bank.com to that key.
-import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { isEntityId, isUserid, type EntityId } from '@lcp/protocol';
+import { boundedGet, BoundedGetError } from './bounded-get.js';
 
 /** Where `name@domain`'s documents live on `https://domain`. */
 export const NAME_DOCUMENT_PATH = '/.well-known/lcp/names/';
@@ -92,40 +92,24 @@ export async function resolve(name: string, options: ResolveOptions = {}): Promi
   return checkDocument(document, `${local}@${domain}`);
 }
 
-function fetchDocument(domain: string, path: string, options: ResolveOptions): Promise<{ status: number; body: string }> {
-  return new Promise((done, fail) => {
-    const request = https.get(
-      {
-        host: domain,
-        servername: domain,
-        port: options.port ?? 443,
-        path,
-        agent: false,
-        headers: { accept: 'application/json' },
-        timeout: options.timeoutMs ?? 10_000,
-        ...(options.caPem ? { ca: options.caPem } : {}),
-        ...(options.lookup ? { lookup: options.lookup } : {}),
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_DOCUMENT_BYTES) {
-            request.destroy();
-            fail(new NameResolutionError('invalidDocument', `${domain} sent a name document over ${MAX_DOCUMENT_BYTES} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on('end', () => done({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        response.on('error', (error) => fail(new NameResolutionError('unreachable', `${domain}: ${error.message}`, { cause: error })));
-      },
+async function fetchDocument(domain: string, path: string, options: ResolveOptions): Promise<{ status: number; body: string }> {
+  const url = new URL(`https://${domain}:${options.port ?? 443}${path}`);
+  try {
+    return await boundedGet(url, {
+      headers: { accept: 'application/json' },
+      timeoutMs: options.timeoutMs ?? 10_000,
+      maxBytes: MAX_DOCUMENT_BYTES,
+      ...(options.caPem ? { caPem: options.caPem } : {}),
+      ...(options.lookup ? { lookup: options.lookup } : {}),
+    });
+  } catch (error) {
+    const tooLarge = error instanceof BoundedGetError && error.reason === 'tooLarge';
+    throw new NameResolutionError(
+      tooLarge ? 'invalidDocument' : 'unreachable',
+      tooLarge ? `${domain} sent a name document over ${MAX_DOCUMENT_BYTES} bytes` : (error as Error).message,
+      { cause: error },
     );
-    request.on('timeout', () => request.destroy(new Error('timed out')));
-    // includes certificate errors: an unknown CA or a certificate for another name
-    request.on('error', (error) => fail(new NameResolutionError('unreachable', `${domain}: ${error.message}`, { cause: error })));
-  });
+  }
 }
 
 function checkDocument(document: unknown, expected: string): NameDocument {

@@ -1,8 +1,7 @@
-// A small JSON GET over http or https with a size cap and a deadline, for the agent and bank
-// APIs. Certificates are verified (Node's default) against `caPem` or the system roots.
-import http from 'node:http';
-import https from 'node:https';
+// A JSON GET for the agent and bank APIs: @lcp/client's bounded GET, with its failures as
+// PaymentVerifierError and an unreadable body as undefined.
 import type { LookupFunction } from 'node:net';
+import { boundedGet } from '@lcp/client';
 import { PaymentVerifierError } from './payment-verifier.js';
 
 export interface JsonGetOptions {
@@ -13,47 +12,22 @@ export interface JsonGetOptions {
   maxBytes?: number;
 }
 
-export function getJson(url: string, options: JsonGetOptions): Promise<{ status: number; body: unknown }> {
-  const target = new URL(url);
-  const transport = target.protocol === 'https:' ? https : http;
-  const maxBytes = options.maxBytes ?? 64 * 1024;
-  return new Promise((resolve, reject) => {
-    const request = transport.get(
-      target,
-      {
-        agent: false,
-        headers: { accept: 'application/json, application/problem+json', ...options.headers },
-        timeout: options.timeoutMs,
-        ...(options.caPem ? { ca: options.caPem } : {}),
-        ...(options.lookup ? { lookup: options.lookup } : {}),
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) {
-            request.destroy(new PaymentVerifierError(`${target.host} answered more than ${maxBytes} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let body: unknown;
-          try {
-            body = text ? JSON.parse(text) : undefined;
-          } catch {
-            body = undefined;
-          }
-          resolve({ status: response.statusCode ?? 0, body });
-        });
-        response.on('error', (error) => reject(new PaymentVerifierError(`${target.host}: ${error.message}`, { cause: error })));
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error('timed out')));
-    request.on('error', (error) =>
-      reject(error instanceof PaymentVerifierError ? error : new PaymentVerifierError(`${target.host}: ${error.message}`, { cause: error })),
-    );
-  });
+export async function getJson(url: string, options: JsonGetOptions): Promise<{ status: number; body: unknown }> {
+  let answer: { status: number; body: string };
+  try {
+    answer = await boundedGet(new URL(url), {
+      ...options,
+      headers: { accept: 'application/json, application/problem+json', ...options.headers },
+      maxBytes: options.maxBytes ?? 64 * 1024,
+    });
+  } catch (error) {
+    throw new PaymentVerifierError((error as Error).message, { cause: error });
+  }
+  let body: unknown;
+  try {
+    body = answer.body ? JSON.parse(answer.body) : undefined;
+  } catch {
+    body = undefined;
+  }
+  return { status: answer.status, body };
 }
