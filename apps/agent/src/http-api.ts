@@ -27,6 +27,9 @@ export function agentApi(service: AgentService, log: Logger): express.Express {
     else next();
   });
 
+  // the one route without a token: is the agent up (the container's healthcheck)
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+
   app.use((req, res, next) => {
     const header = req.headers.authorization;
     const token = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;

@@ -28,17 +28,17 @@ export const STEP_CODE: Record<string, string> = {
 /** The paper's order of the steps (4' twice: Bob to video.com, then video.com to Alice). */
 export const FIGURE_2_ORDER = ['(1)', '(2)', '(3)', "(3')", '(4)', '(5)', '(6)', "(4')", "(4')", '(7)'];
 
-type Rule = (e: TraceEvent & { step?: string }, name: (id?: string) => string) => Omit<Figure2Arrow, 'at' | 'code'> | undefined;
+type Rule = (e: TraceEvent & { step?: string }, name: (id?: string) => string, isIssuer: (party: string) => boolean) => Omit<Figure2Arrow, 'at' | 'code'> | undefined;
 
 const RULES: Rule[] = [
   (e) => (e.party === 'video.com' && e.what.startsWith('(1)') ? { step: '(1)', from: 'Alice', to: 'video.com', label: 'negotiate: price, currency, payee key, transactionId' } : undefined),
-  (e, name) =>
-    e.party === 'money.com' && e.what.startsWith('transferFunds received: buy-')
-      ? { step: '(2)', from: name(e.peer), to: 'money.com', label: 'transferFundsRequest to video.com' }
+  (e, name, isIssuer) =>
+    isIssuer(e.party) && e.what.startsWith('transferFunds received: buy-')
+      ? { step: '(2)', from: name(e.peer), to: e.party, label: 'transferFundsRequest to video.com' }
       : undefined,
-  (e, name) =>
-    e.party === 'money.com' && e.what.startsWith('getDeposits answered:') && e.what.includes('buy-')
-      ? { step: '(3)', from: name(e.peer), to: 'money.com', label: "getDepositsRequest: Alice's deposit" }
+  (e, name, isIssuer) =>
+    isIssuer(e.party) && e.what.startsWith('getDeposits answered:') && e.what.includes('buy-')
+      ? { step: '(3)', from: name(e.peer), to: e.party, label: "getDepositsRequest: Alice's deposit" }
       : undefined,
   (e, name) =>
     e.party === 'money.com' && e.what.startsWith('transferFunds received: read-')
@@ -64,13 +64,17 @@ const RULES: Rule[] = [
       : undefined,
 ];
 
-/** The Figure 2 arrows among `events` (one trace), ordered by the time they were recorded. */
-export function figure2Arrows(events: readonly TraceEvent[], names: ReadonlyMap<string, string>): Figure2Arrow[] {
+/**
+ * The Figure 2 arrows among `events` (one trace), ordered by the time they were recorded.
+ * `issuers`: where Alice may pay (steps 2 and 3); Bob is always paid at money.com.
+ */
+export function figure2Arrows(events: readonly TraceEvent[], names: ReadonlyMap<string, string>, issuers: readonly string[] = ['money.com']): Figure2Arrow[] {
   const name = (id?: string) => (id && names.get(id)) ?? id?.slice(0, 8) ?? '?';
+  const isIssuer = (party: string) => issuers.includes(party);
   const arrows: Figure2Arrow[] = [];
   for (const event of [...events].sort((a, b) => a.at - b.at)) {
     for (const rule of RULES) {
-      const arrow = rule(event, name);
+      const arrow = rule(event, name, isIssuer);
       if (arrow) arrows.push({ ...arrow, at: event.at, code: STEP_CODE[arrow.step] ?? '' });
     }
   }

@@ -8,8 +8,15 @@ import type { TLSSocket } from 'node:tls';
 import express from 'express';
 import * as soap from 'soap';
 import { loadIdentity, serverTlsOptions } from '@lcp/crypto';
-import { SOAP_PATH, WSDL_PATH, renderWsdl, type EntityId, type TraceSink } from '@lcp/protocol';
-import { startLedgerWorker, type IssuerLedger } from '@lcp/issuer-core';
+import { SOAP_PATH, WSDL_PATH, renderWsdl, type EntityId, type TraceEvent, type TraceSink } from '@lcp/protocol';
+import {
+  createIssuerLedger,
+  openPostgresStore,
+  startLedgerWorker,
+  type IssuerLedger,
+  type IssuerSettings,
+  type PostgresLedgerStore,
+} from '@lcp/issuer-core';
 import type { IssuerConfig } from './config.js';
 import { ConnectionTracker } from './connections.js';
 import { sendFault } from './faults.js';
@@ -18,6 +25,7 @@ import { requestGuard } from './request-guard.js';
 import { fastPath } from './fast-path.js';
 import { referenceGuard } from './reference-guard.js';
 import { lcpOperations, soapServices } from './soap-service.js';
+import { shareTicketKeys, type SharedTicketKeys } from './ticket-keys.js';
 
 export interface RunningIssuer {
   readonly ledger: IssuerLedger;
@@ -29,6 +37,8 @@ export interface RunningIssuer {
   readonly serviceUrl: string;
   readonly httpsPort: number;
   readonly httpPort: number;
+  /** The PostgreSQL store when the ledger is shared by several nodes (LCP_DATABASE_URL). */
+  readonly postgres?: PostgresLedgerStore;
   /** TLS handshakes accepted so far, full and resumed. */
   handshakes(): { full: number; resumed: number };
   close(): Promise<void>;
@@ -56,15 +66,25 @@ function closeServer(server: http.Server | https.Server): Promise<void> {
   });
 }
 
-function wsdlApp(wsdl: () => string): express.Express {
+type Health = () => Promise<{ ok: boolean } & Record<string, unknown>>;
+
+/** /healthz: 200 while this node can serve; 503 when its database (or its notifications) is down. */
+function healthz(health: Health): express.RequestHandler {
+  return (_req, res) => {
+    health().then(
+      ({ ok, ...detail }) => res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', ...detail }),
+      () => res.status(503).json({ status: 'unavailable' }),
+    );
+  };
+}
+
+function wsdlApp(wsdl: () => string, health: Health): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.get(WSDL_PATH, (_req, res) => {
     res.type('text/xml; charset=utf-8').send(wsdl());
   });
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  app.get('/healthz', healthz(health));
   return app;
 }
 
@@ -96,11 +116,28 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
     config.tlsCaPath ? readFile(config.tlsCaPath, 'utf8') : undefined,
   ]);
 
-  // the ledger runs on its own thread: durable commits overlap with TLS and SOAP work here
-  const ledger = await startLedgerWorker({
-    databasePath: config.databasePath,
-    settings: { treasury: identity.id as EntityId, scale: config.scale, issuanceCap: config.issuanceCap, fees: config.fees },
-  });
+  const settings: IssuerSettings = {
+    treasury: identity.id as EntityId,
+    scale: config.scale,
+    issuanceCap: config.issuanceCap,
+    fees: config.fees,
+  };
+  // PostgreSQL: node-postgres is asynchronous, so the ledger runs here; several nodes share it.
+  // SQLite: the ledger runs on its own thread, so durable commits overlap with TLS and SOAP work.
+  const postgres = config.postgres
+    ? await openPostgresStore({
+        connectionString: config.postgres.url,
+        poolSize: config.postgres.poolSize,
+        allowNonDurable: config.postgres.allowNonDurable,
+        ...(config.postgres.nodeId ? { nodeId: config.postgres.nodeId } : {}),
+        onWarning: (message, error) => log.warn({ err: error }, message),
+      })
+    : undefined;
+  if (postgres && !postgres.durability.durable) log.warn(postgres.durability, 'PostgreSQL is not durable: answers may be lost in a crash');
+  const ledger = postgres
+    ? createIssuerLedger(postgres, settings)
+    : await startLedgerWorker({ databasePath: config.databasePath, settings });
+  const health: Health = postgres ? () => postgres.health() : async () => ({ ok: true });
 
   const connections = new ConnectionTracker(config.maxConnectionsPerKey);
   const soapApp = express();
@@ -110,7 +147,8 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
     if (info?.overLimit) res.setHeader('Connection', 'close');
     next();
   });
-  const trace = options.onTrace ? { party: config.domain, sink: options.onTrace } : undefined;
+  // without a hook (a real deployment), traced requests go to the log: the e2e suite reads them there
+  const trace = { party: config.domain, sink: options.onTrace ?? ((event: TraceEvent) => log.info({ trace: event }, 'traced')) };
   const operations = lcpOperations(ledger, connections, log, trace);
   soapApp.post(SOAP_PATH, requestGuard);
   if (config.soapPath === 'fast') soapApp.post(SOAP_PATH, fastPath(operations));
@@ -132,8 +170,17 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
   tlsServer.requestTimeout = REQUEST_TIMEOUT_MS;
   tlsServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   tlsServer.maxConnections = config.maxConnections;
+  let tickets: SharedTicketKeys | undefined;
+  if (postgres && config.postgres) {
+    try {
+      tickets = await shareTicketKeys(tlsServer, postgres, config.postgres.ticketKeyRotationS * 1000, log);
+    } catch (error) {
+      await ledger.close();
+      throw error;
+    }
+  }
 
-  const httpServer = http.createServer({ connectionsCheckingInterval: 1_000 }, wsdlApp(() => wsdlText));
+  const httpServer = http.createServer({ connectionsCheckingInterval: 1_000 }, wsdlApp(() => wsdlText, health));
   httpServer.headersTimeout = HEADERS_TIMEOUT_MS;
   httpServer.requestTimeout = REQUEST_TIMEOUT_MS;
 
@@ -156,9 +203,7 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
   soapApp.get(WSDL_PATH, (_req, res) => {
     res.type('text/xml; charset=utf-8').send(wsdlText);
   });
-  soapApp.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
+  soapApp.get('/healthz', healthz(health));
   soapApp.use((_req: express.Request, res: express.Response) => {
     res.status(404).json({ type: 'about:blank', title: 'Not Found', status: 404 });
   });
@@ -168,11 +213,13 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
     if (!res.headersSent) sendFault(res, 'internal', '');
   });
 
-  log.info({ domain: config.domain, serviceUrl, httpsPort, httpPort, treasury: identity.id }, 'issuer started');
+  const store = postgres ? { store: 'postgres', nodeId: postgres.nodeId } : { store: 'sqlite' };
+  log.info({ domain: config.domain, serviceUrl, httpsPort, httpPort, treasury: identity.id, ...store }, 'issuer started');
 
   let closing: Promise<void> | undefined;
   return {
     ledger,
+    ...(postgres ? { postgres } : {}),
     treasury: identity.id as EntityId,
     wsdlUrl: `http://${config.domain}:${httpPort}${WSDL_PATH}`,
     serviceUrl,
@@ -181,6 +228,7 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
     handshakes: () => ({ ...connections.handshakes }),
     close() {
       closing ??= (async () => {
+        tickets?.stop();
         const stopped = Promise.all([closeServer(tlsServer), closeServer(httpServer)]);
         await ledger.close(); // answers every waiting long-poll, then closes the database
         tlsServer.closeAllConnections();

@@ -2,7 +2,7 @@
 // Alice's media player: buys a video from a publisher through the local agent and saves it.
 //   node apps/player/dist/main.js --publisher https://video.com --video clip \
 //     --currency http://money.com/lcp.wsdl --agent http://127.0.0.1:7468 --token $TOKEN \
-//     --cert ~/.lcp/agent/cert.pem --key ~/.lcp/agent/identity.pem [--ca ca.pem] [--out clip.bin]
+//     --cert ~/.lcp/agent/cert.pem --key ~/.lcp/agent/identity.pem [--ca ca.pem] [--out clip.bin] [--traceparent 00-...]
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { AgentClient } from '@lcp/agent';
@@ -19,6 +19,8 @@ const { values } = parseArgs({
     key: { type: 'string' },
     ca: { type: 'string' },
     out: { type: 'string' },
+    /** W3C trace context to follow the purchase across the services (the e2e suite sets it). */
+    traceparent: { type: 'string' },
   },
 });
 
@@ -35,6 +37,7 @@ async function main(): Promise<void> {
     agent: new AgentClient({ url: values.agent as string, token: values.token as string }),
     credentials: { certPem: await readFile(values.cert as string, 'utf8'), keyPem: await readFile(values.key as string, 'utf8') },
     ...(values.ca ? { caPem: await readFile(values.ca, 'utf8') } : {}),
+    ...(values.traceparent ? { traceparent: values.traceparent } : {}),
     onProgress: (p) => {
       const at = `${((Date.now() - started) / 1000).toFixed(2)}s`;
       if (p.step === '1') console.log(`${at} (1) price ${p.price}, transactionId ${p.transactionId}`);

@@ -82,7 +82,8 @@ export async function startPublisher(config: PublisherConfig, options: Publisher
     paymentWaitMs: config.paymentWaitMs,
     purchaseSeconds: config.purchaseSeconds,
     log,
-    ...(options.onTrace ? { onTrace: options.onTrace } : {}),
+    // without a hook (a real deployment), traced requests go to the log: the e2e suite reads them there
+    onTrace: options.onTrace ?? ((event) => log.info({ trace: event }, 'traced')),
   });
   const scaleOf = (wsdl: string) => catalog.currencies.find((c) => c.wsdl === wsdl)?.scale ?? 0;
 
@@ -150,6 +151,20 @@ export async function startPublisher(config: PublisherConfig, options: Publisher
   const url = config.publicUrl.replace(/:0$/, `:${port}`);
   log.info({ url, entityId: identity.id }, 'publisher started');
 
+  // the catalog's placements, in the background: a peer that is down now is tried at the next start
+  const placing = (async () => {
+    for (const video of catalog.videos.values()) {
+      const placed = new Set(store.placements(video.id).map((p) => p.nodeId as string));
+      for (const peer of video.peers.filter((p) => !placed.has(p.nodeId))) {
+        await placeVideo(video, peer, { payer, store, connect }).then(
+          () => log.info({ videoId: video.id, nodeId: peer.nodeId, url: peer.url }, 'video placed'),
+          (error: unknown) => log.error({ err: error, videoId: video.id, url: peer.url }, 'video not placed'),
+        );
+      }
+    }
+    log.info('catalog placements done');
+  })();
+
   let closing: Promise<void> | undefined;
   return {
     entityId: identity.id,
@@ -162,6 +177,7 @@ export async function startPublisher(config: PublisherConfig, options: Publisher
     peers: () => store.peers(),
     close() {
       closing ??= (async () => {
+        await placing;
         await sales.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

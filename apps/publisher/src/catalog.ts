@@ -15,6 +15,8 @@ const catalogSchema = z.object({
         file: z.string().min(1),
         /** Price per currency (by WSDL URL), as a decimal. */
         prices: z.record(z.string(), z.string()),
+        /** Storage peers that should hold the video: placed at start where it is not yet. */
+        peers: z.array(z.object({ url: z.url({ protocol: /^https$/ }), nodeId: z.string().regex(/^[0-9a-f]{64}$/) })).default([]),
       }),
     )
     .min(1),
@@ -33,6 +35,8 @@ export interface Video {
   sha256: string;
   /** Minor units, by currency WSDL URL. */
   prices: Map<string, bigint>;
+  /** Where the catalog asks for the video to be stored. */
+  peers: { url: string; nodeId: string }[];
 }
 
 export interface Catalog {
@@ -60,6 +64,7 @@ export async function loadCatalog(path: string): Promise<Catalog> {
       size: bytes.length,
       sha256: createHash('sha256').update(bytes).digest('hex'),
       prices,
+      peers: v.peers,
     });
   }
   return { currencies: parsed.currencies, videos };

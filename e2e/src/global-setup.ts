@@ -1,0 +1,13 @@
+// Once per run: a Docker engine, the base images and the app images (lcp/<app>:dev), made by the
+// project's own scripts, so every test reuses the same images. turbo has built every dist/
+// before this runs (the e2e test task depends on the apps' builds).
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { REUSE_IMAGES } from './config.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+export default function setup(): void {
+  const scripts = ['docker/engine.sh', 'docker/base-images.sh', ...(REUSE_IMAGES ? [] : ['docker/build-images.sh'])];
+  for (const script of scripts) execFileSync('sh', [script], { cwd: root, stdio: 'inherit', env: { ...process.env, LCP_DIST_BUILT: '1' } });
+}
