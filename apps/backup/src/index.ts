@@ -1,0 +1,15 @@
+export { startBackup, loadPeers, type BackupOptions, type RunningBackup } from './app.js';
+export { BackupClient, collectFiles, type AuditReport, type BackupSummary, type RepairReport } from './backup-client.js';
+export { parseConfig, ConfigError, type BackupConfig } from './config.js';
+export { runCli, USAGE } from './cli.js';
+export * from './errors.js';
+export { chunkFile, chunkSizes, DEFAULT_CHUNK_BYTES } from './chunker.js';
+export { seal, open, chunkId, SEAL_OVERHEAD } from './sealing.js';
+export { encode, decode, rebuild, shardSize, type CodeShape } from './erasure-code.js';
+export { choosePeers, estimateFailure, survival, emptyRecord, DEFAULT_PRIOR, type Candidate, type Plan, type PeerRecord, type Prior } from './peer-choice.js';
+export { AgentPayer, BankPayer, IssuerPayer, PaymentError, type Payer, type PaymentOrder } from './payer.js';
+export { Spending, type StatementLine } from './spending.js';
+export { deriveKeys, formatSecret, parseSecret, newSecretKey } from './secret.js';
+export { peerListSchema, type PeerConfig } from './peers.js';
+export { progressBar, table, type Output } from './progress.js';
+export type { Catalog, Settings } from './catalog.js';

@@ -1,0 +1,70 @@
+// Shared by the backup's tests and bench: a real money.com issuer on loopback and real storage
+// nodes (startStorageNode) in temp folders, each with its own prices; and a backup client
+// configured with them as its peer list, paying from the buyer key's own account.
+import { createHash } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { loopback, startTestIssuer, type TestIssuer } from '@lcp/issuer/testing';
+import { peerList, type TestNode } from './bench/local-network.js';
+import { startBackup, type RunningBackup } from './app.js';
+import { parseConfig } from './config.js';
+import type { Output } from './progress.js';
+
+export { loopback, startTestIssuer, type TestIssuer };
+export { peerList, startNodes, type TestNode } from './bench/local-network.js';
+
+/** Output kept in memory (not a terminal: plain progress lines). */
+export function recorder(): Output & { text(): string } {
+  const parts: string[] = [];
+  return { write: (text) => void parts.push(text), isTTY: false, text: () => parts.join('') };
+}
+
+export async function startClient(
+  t: TestIssuer,
+  nodes: readonly TestNode[],
+  home: string,
+  settings: Record<string, string> = {},
+  out: Output = recorder(),
+): Promise<RunningBackup> {
+  const config = parseConfig({
+    LCP_BACKUP_HOME: home,
+    LCP_BACKUP_PEERS: peerList(nodes),
+    LCP_BACKUP_CURRENCY_WSDL: t.issuer.wsdlUrl,
+    LCP_BACKUP_PAYER: 'issuer',
+    LCP_BACKUP_ISSUER_CA: t.caPath,
+    ...settings,
+  });
+  return startBackup(config, { lookup: loopback, out });
+}
+
+/** path → sha256 of every file under dir. */
+export async function digestTree(dir: string): Promise<Record<string, string>> {
+  const result: Record<string, string> = {};
+  const visit = async (path: string): Promise<void> => {
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      const full = join(path, entry.name);
+      if (entry.isDirectory()) await visit(full);
+      else result[relative(dir, full)] = createHash('sha256').update(await readFile(full)).digest('hex');
+    }
+  };
+  await visit(dir);
+  return result;
+}
+
+/** Flips a byte in every stored object of a node: a peer that corrupts what it holds. */
+export async function corruptNode(node: TestNode): Promise<number> {
+  const content = join(node.home, 'content');
+  let count = 0;
+  for (const entry of await readdir(content, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name === 'tmp') continue;
+    for (const file of await readdir(join(content, entry.name))) {
+      const path = join(content, entry.name, file);
+      const bytes = await readFile(path);
+      if (bytes.length === 0) continue;
+      bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] as number) ^ 0xff;
+      await writeFile(path, bytes);
+      count++;
+    }
+  }
+  return count;
+}
