@@ -3,7 +3,8 @@
 // the bytes Alice received.
 import { childTraceparent } from '@lcp/protocol';
 import { figure2Arrows, type Figure2Arrow } from '@lcp/demo';
-import { units, type Figure2World } from './figure-2-world.js';
+import type { Figure2World } from './figure-2-world.js';
+import { units } from './issuer-container.js';
 
 /** Figure 2's steps by name, as the paper tells them (4' is Bob → video.com, then video.com → Alice). */
 export const NAMED_STEPS = {

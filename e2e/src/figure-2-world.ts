@@ -13,26 +13,16 @@ import { createApplicationToken, writePolicyDocument } from '@lcp/agent';
 import { hashPassword, initBank } from '@lcp/bank';
 import { createCertificateAuthority, createHolderCertificate, generateIdentity, issueServerCertificate, saveIdentity, type CertificateAuthority } from '@lcp/crypto';
 import { PARTIES } from '@lcp/demo';
-import { initCurrency } from '@lcp/issuer';
-import { parseAmount } from '@lcp/protocol';
 import { World, type Party } from './containers.js';
+import { SCALE, startIssuer, units, type Issuer } from './issuer-container.js';
 
 export const IMAGES = {
-  issuer: 'lcp/issuer:dev',
   bank: 'lcp/bank:dev',
   publisher: 'lcp/publisher:dev',
   storageNode: 'lcp/storage-node:dev',
   alice: 'lcp/alice:dev',
 };
 
-const SCALE = PARTIES.money.scale;
-/** A decimal as the CLI prints it (the treasury's is negative) in minor units. */
-export const units = (decimal: string): bigint => {
-  const negative = decimal.startsWith('-');
-  const parsed = parseAmount(negative ? decimal.slice(1) : decimal, SCALE);
-  if (!parsed.ok) throw new Error(`${decimal}: ${parsed.reason}`);
-  return negative ? -parsed.value : parsed.value;
-};
 const wsdlOf = (domain: string) => `http://${domain}/lcp.wsdl`;
 
 export interface Figure2WorldOptions {
@@ -40,41 +30,6 @@ export interface Figure2WorldOptions {
   transparent?: boolean;
   /** A second issuer, claire.com, whose currency video.com also accepts; Alice holds some. */
   claire?: boolean;
-}
-
-/** An issuer's container and the ids the suite needs. */
-export class Issuer {
-  constructor(
-    readonly party: Party,
-    readonly treasury: string,
-  ) {}
-
-  get domain(): string {
-    return this.party.name;
-  }
-
-  async cli(...args: string[]): Promise<string> {
-    return this.party.exec(['node', 'dist/main.js', ...args]);
-  }
-
-  async mint(to: string, amount: string, transactionId: string): Promise<void> {
-    await this.cli('mint', '--to', to, '--amount', amount, '--transaction-id', transactionId);
-  }
-
-  async balance(account: string): Promise<bigint> {
-    return units(await this.cli('balance', '--account', account));
-  }
-
-  /** `lcp-issuer totals`: the sum of every balance (zero), the treasury's and the fee account's. */
-  async totals(): Promise<{ sum: bigint; treasury: bigint; fees: bigint }> {
-    const line = await this.cli('totals');
-    const field = (name: string) => units(new RegExp(`${name} (\\S+)`).exec(line)?.[1] ?? 'missing');
-    return { sum: field('sum'), treasury: field('treasury'), fees: field('fees') };
-  }
-
-  async sum(): Promise<bigint> {
-    return (await this.totals()).sum;
-  }
 }
 
 export class Figure2World {
@@ -122,24 +77,12 @@ export class Figure2World {
     return dir;
   }
 
-  async #startIssuer(domain: string): Promise<Issuer> {
-    const dir = join(this.work, domain);
-    const { treasury } = await initCurrency({
-      dir,
-      domain,
-      ca: this.ca,
-      settings: { LCP_HOST: '0.0.0.0', LCP_HTTPS_PORT: '443', LCP_HTTP_PORT: '80', LCP_PUBLIC_URL: `https://${domain}/lcp` },
-    });
-    const party = await this.world.start({ image: IMAGES.issuer, name: domain, data: dir });
-    return new Issuer(party, treasury);
-  }
-
   async #startAll(): Promise<void> {
     const { world } = this;
 
     // money.com (and claire.com): the issuers
-    this.money = await this.#startIssuer('money.com');
-    if (this.options.claire) this.claire = await this.#startIssuer('claire.com');
+    this.money = await startIssuer(world, this.work, this.ca, 'money.com');
+    if (this.options.claire) this.claire = await startIssuer(world, this.work, this.ca, 'claire.com');
 
     // bank.com, made by its own init; steps 5 and 6 happen when Bob's node asks (on-request)
     const bankDir = await this.#folder('bank.com');

@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIGURE_2_ORDER } from '@lcp/demo';
 import { balances, buyAndWatch, change, NAMED_STEPS, type Figure2Run } from './figure-2-flow.js';
-import { Figure2World, units } from './figure-2-world.js';
+import { Figure2World } from './figure-2-world.js';
+import { units } from './issuer-container.js';
 
 // clip: 256 KiB at price 5; Bob's read price 0.01 per KiB is 2.56; money.com's fee on that
 // transfer (1.5%, or 1.2% on a resumed session) rounds up to 0.04 either way

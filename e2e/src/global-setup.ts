@@ -3,11 +3,11 @@
 // before this runs (the e2e test task depends on the apps' builds).
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { REUSE_IMAGES } from './config.js';
+import { REUSE_IMAGES, SCRIPT_ENV } from './config.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 export default function setup(): void {
   const scripts = ['docker/engine.sh', 'docker/base-images.sh', ...(REUSE_IMAGES ? [] : ['docker/build-images.sh'])];
-  for (const script of scripts) execFileSync('sh', [script], { cwd: root, stdio: 'inherit', env: { ...process.env, LCP_DIST_BUILT: '1' } });
+  for (const script of scripts) execFileSync('sh', [script], { cwd: root, stdio: 'inherit', env: SCRIPT_ENV });
 }

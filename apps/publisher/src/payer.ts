@@ -2,6 +2,10 @@
 // reads, and buyers back when a sale cannot be delivered.
 import type { CallOptions, Wallet } from '@lcp/client';
 import type { TransferFundsResponse } from '@lcp/protocol';
+import { whileIssuerUnreachable } from './issuer-retry.js';
+
+/** How long a payment is retransmitted while its issuer cannot be reached. */
+const UNREACHABLE_FOR_MS = 60_000;
 
 export interface PayTo {
   entityId: string;
@@ -24,10 +28,8 @@ export class Payer {
     call: CallOptions = {},
   ): Promise<TransferFundsResponse> {
     const issuer = await this.wallet.issuer(currency.wsdl, { scale: currency.scale });
-    const response = await issuer.transferFunds(
-      { recipient: to.entityId, amount, transactionId, ...(to.userid ? { userid: to.userid } : {}) },
-      call,
-    );
+    const order = { recipient: to.entityId, amount, transactionId, ...(to.userid ? { userid: to.userid } : {}) };
+    const response = await whileIssuerUnreachable(() => issuer.transferFunds(order, call), Date.now() + UNREACHABLE_FOR_MS);
     if (response.result !== 'success') throw new PaymentFailedError(`paying ${transactionId}: ${response.result}`);
     return response;
   }

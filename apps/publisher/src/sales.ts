@@ -8,6 +8,7 @@ import { childTraceparent, parseAmount, parseTraceparent, traceClock, type Trace
 import { chargedKb, type StorageNodeClient } from '@lcp/storage-node';
 import type { Catalog } from './catalog.js';
 import type { Logger } from './logger.js';
+import { whileIssuerUnreachable } from './issuer-retry.js';
 import type { Payer } from './payer.js';
 import type { Peer } from './placement.js';
 import type { Purchase, PublisherStore } from './store.js';
@@ -116,7 +117,10 @@ export class Sales {
       // Step 3: getDeposits long-poll at the issuer until the buyer's transfer is there.
       const issuer = await wallet.issuer(currency.wsdl, { scale: currency.scale });
       const left = Math.max(0, Math.min(this.#deps.paymentWaitMs, purchase.expiresAt.getTime() - Date.now()));
-      const deposit = this.#closed ? undefined : await issuer.waitForDeposit(purchase.transactionId, left, call());
+      const deadline = Date.now() + left;
+      const deposit = this.#closed
+        ? undefined
+        : await whileIssuerUnreachable(() => issuer.waitForDeposit(purchase.transactionId, Math.max(0, deadline - Date.now()), call()), deadline);
       if (!deposit) {
         if (this.#closed) return; // picked up again at the next start
         store.setStatus(purchase.id, 'expired', { detail: 'no payment arrived in time' });
