@@ -25,6 +25,8 @@ export interface PartySpec {
   waitForLog?: RegExp;
   /** Ports to publish on the host (for the suite's own requests). */
   ports?: number[];
+  /** Replaces the image's entrypoint (e.g. a client-only container from an app image). */
+  entrypoint?: string[];
 }
 
 export class Party {
@@ -152,6 +154,7 @@ export class World {
       .withStartupTimeout(90_000)
       .withWaitStrategy(spec.waitForLog ? Wait.forLogMessage(spec.waitForLog) : Wait.forHealthCheck());
     if (spec.ports) container = container.withExposedPorts(...spec.ports);
+    if (spec.entrypoint) container = container.withEntrypoint(spec.entrypoint);
     if (spec.data) {
       container = container.withCopyArchivesToContainer([{ tar: tarOwnedByNode(spec.data), target: '/data' }]);
     }

@@ -30,6 +30,8 @@ export interface Figure2WorldOptions {
   transparent?: boolean;
   /** A second issuer, claire.com, whose currency video.com also accepts; Alice holds some. */
   claire?: boolean;
+  /** What Alice's policy lets her player spend a day (the paper's seed: 20); the benchmark buys more. */
+  perDay?: string;
 }
 
 export class Figure2World {
@@ -155,7 +157,7 @@ export class Figure2World {
     await saveIdentity(join(aliceDir, 'node', 'identity.pem'), aliceNodeIdentity);
     this.ids.aliceNode = aliceNodeIdentity.id;
     const policyPath = join(aliceDir, 'agent', 'policy.json');
-    const limits = { perDay: PARTIES.alice.perDay, perPurchase: PARTIES.alice.perPurchase };
+    const limits = { perDay: this.options.perDay ?? PARTIES.alice.perDay, perPurchase: PARTIES.alice.perPurchase };
     writePolicyDocument(policyPath, {
       currencies: Object.fromEntries(this.currencies.map((wsdl) => [wsdl, { scale: SCALE }])),
       accept: this.currencies,

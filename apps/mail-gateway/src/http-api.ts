@@ -83,6 +83,8 @@ export function recipientsApi(deps: ApiDeps): http.RequestListener {
   return (req, res) => {
     void (async () => {
       if (!LOOPBACK_HOSTS.test(req.headers.host ?? '')) return problem(res, 403, 'forbiddenHost');
+      // the container's healthcheck: up once SMTP and this interface listen (both start before it answers)
+      if (req.method === 'GET' && req.url === '/healthz') return send(res, 200, { ok: true });
       const owner = ownerOf(req);
       if (!owner) {
         res.setHeader('www-authenticate', 'Bearer');

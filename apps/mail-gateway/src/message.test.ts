@@ -4,6 +4,7 @@ import { parseMessage, rewriteMessage } from './message.js';
 import { postageReplyLines, readPostageReply } from './postage-reply.js';
 import { parseConfig } from './config.js';
 import { parsePolicy } from './policy.js';
+import { runSendCli, UsageError } from './sender/cli.js';
 
 const crlf = (s: string) => Buffer.from(s.replace(/\n/g, '\r\n'), 'latin1');
 
@@ -64,5 +65,14 @@ describe('configuration and policy', () => {
     expect(() => parsePolicy({ currencies: {}, recipients: { 'bob@example.org': { prices: { [wsdl]: '1' } } } }, 'test')).toThrow(/not listed/);
     expect(() => parsePolicy({ currencies: { [wsdl]: { scale: 2 } }, recipients: { 'bob@example.org': { prices: { [wsdl]: '0.001' } } } }, 'test')).toThrow(/prices/);
     expect(() => parsePolicy({ currencies: { [wsdl]: { scale: 2 } }, recipients: { 'bob@example.org': { prices: {} } } }, 'test')).toThrow(/at least one/);
+  });
+});
+
+describe('the sender CLI', () => {
+  const base = ['send', '--server', '127.0.0.1:1', '--from', 'a@a.test', '--to', 'b@example.org'];
+  it('pays through the agent (token from the environment) or as a holder (--identity with --currency)', async () => {
+    await expect(runSendCli(base, {})).rejects.toThrow(/LCP_POSTAGE_AGENT_TOKEN is not set/);
+    await expect(runSendCli([...base, '--identity', '/nonexistent.pem'], {})).rejects.toThrow(/--identity needs --currency/);
+    await expect(runSendCli([...base, '--identity', '/nonexistent.pem', '--currency', 'http://money.com/lcp.wsdl', '--scale', 'x'], {})).rejects.toThrow(UsageError);
   });
 });

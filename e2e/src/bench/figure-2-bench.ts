@@ -13,7 +13,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 setup();
 const started = Date.now();
-const world = await Figure2World.start('bench');
+const world = await Figure2World.start('bench', { perDay: String(6 * (runs + 1)) });
 const startupMs = Date.now() - started;
 try {
   await world.money.mint(world.ids.alice, String(6 * (runs + 1)), 'bench-funds');

@@ -2,9 +2,13 @@
 //   lcp-postage send --server mx.example.org:25 --from alice@a.test --to bob@example.org \
 //     --subject Hi --text "Hello" --agent-url http://127.0.0.1:7468 [--max 0.10@<wsdl>] [--starttls] [--ca FILE]
 // The agent token comes from the environment (LCP_POSTAGE_AGENT_TOKEN), never from arguments.
+// Or as an LCP holder directly, with its own key: --identity FILE --currency WSDL [--issuer-ca FILE]
+// [--state FILE] (the holder's counter and pending transfer; kept in memory without it).
 import { readFile } from 'node:fs/promises';
 import { AgentClient } from '@lcp/agent';
-import { agentPayer, sendWithPostage, type SendResult } from './send-with-postage.js';
+import { FileStateStore, IssuerClient } from '@lcp/client';
+import { createHolderCertificate, loadIdentity, privateKeyPem } from '@lcp/crypto';
+import { agentPayer, issuerPayer, sendWithPostage, type PostagePayer, type SendResult } from './send-with-postage.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -13,7 +17,8 @@ export class UsageError extends Error {
 export const USAGE = `usage: lcp-postage send --server HOST:PORT --from ADDRESS --to ADDRESS [--to ...]
          [--subject TEXT] [--text TEXT] [--message-id <ID>] [--agent-url URL] [--max AMOUNT@CURRENCY_WSDL]
          [--starttls] [--ca FILE] [--servername NAME]
-environment: LCP_POSTAGE_AGENT_TOKEN (the agent's token for this application)`;
+         [--identity FILE --currency WSDL [--issuer-ca FILE] [--state FILE] [--scale N]]  (pay as a holder, no agent)
+environment: LCP_POSTAGE_AGENT_TOKEN (the agent's token for this application, when paying through it)`;
 
 export async function runSendCli(argv: string[], env: Record<string, string | undefined>, out: (line: string) => void = console.log): Promise<SendResult> {
   const [command, ...rest] = argv;
@@ -35,9 +40,7 @@ export async function runSendCli(argv: string[], env: Record<string, string | un
   const server = one('--server');
   const from = one('--from');
   const to = values.get('--to') ?? [];
-  const token = env.LCP_POSTAGE_AGENT_TOKEN;
   if (!server || !/^[^:]+:\d+$/.test(server) || !from || to.length === 0) throw new UsageError(USAGE);
-  if (!token) throw new UsageError('LCP_POSTAGE_AGENT_TOKEN is not set');
   const [host, port] = server.split(':') as [string, string];
   const maxAmount: Record<string, string> = {};
   for (const m of values.get('--max') ?? []) {
@@ -48,13 +51,40 @@ export async function runSendCli(argv: string[], env: Record<string, string | un
   const ca = one('--ca');
   const servername = one('--servername');
   const messageId = one('--message-id');
+  const holder = one('--identity') ? await holderPayer(one) : undefined;
+  let payer: PostagePayer;
+  if (holder) payer = holder.payer;
+  else {
+    const token = env.LCP_POSTAGE_AGENT_TOKEN;
+    if (!token) throw new UsageError('LCP_POSTAGE_AGENT_TOKEN is not set');
+    payer = agentPayer(new AgentClient({ url: one('--agent-url') ?? 'http://127.0.0.1:7468', token }));
+  }
   const result = await sendWithPostage({
     smtp: { host, port: Number(port), requireTLS: flags.has('--starttls'), ...(ca ? { ca: await readFile(ca, 'utf8') } : {}), ...(servername ? { servername } : {}) },
     message: { from, to, subject: one('--subject') ?? '', text: one('--text') ?? '', ...(messageId ? { messageId } : {}) },
-    payer: agentPayer(new AgentClient({ url: one('--agent-url') ?? 'http://127.0.0.1:7468', token })),
+    payer,
     ...(Object.keys(maxAmount).length > 0 ? { maxAmount } : {}),
     onStep: out,
-  });
+  }).finally(() => holder?.client.close());
   out(`message ${result.messageId} delivered${result.paid ? ` (postage ${result.paid.amount} paid, reference ${result.paid.ref})` : ' (free)'}`);
   return result;
+}
+
+/** --identity: the sender pays as an LCP holder with its own key, at the one currency named. */
+async function holderPayer(one: (name: string) => string | undefined): Promise<{ payer: PostagePayer; client: IssuerClient }> {
+  const currency = one('--currency');
+  const scale = Number(one('--scale') ?? '2');
+  if (!currency || !/^https?:\/\//.test(currency)) throw new UsageError('--identity needs --currency WSDL_URL');
+  if (!Number.isInteger(scale) || scale < 0 || scale > 18) throw new UsageError('--scale takes 0-18');
+  const identity = await loadIdentity(one('--identity') as string);
+  const issuerCa = one('--issuer-ca');
+  const state = one('--state');
+  const client = await IssuerClient.connect({
+    wsdlUrl: currency,
+    credentials: { certPem: await createHolderCertificate(identity), keyPem: privateKeyPem(identity) },
+    scale,
+    ...(issuerCa ? { caPem: await readFile(issuerCa, 'utf8') } : {}),
+    ...(state ? { state: new FileStateStore(state) } : {}),
+  });
+  return { payer: issuerPayer(client, identity.id, currency), client };
 }
