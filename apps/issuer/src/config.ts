@@ -16,6 +16,14 @@ const schema = z.object({
   LCP_HTTPS_PORT: port.default(443),
   LCP_HTTP_PORT: port.default(80),
   LCP_DATABASE: z.string().min(1),
+  LCP_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  LCP_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(32),
+  LCP_ALLOW_NON_DURABLE: z.enum(['true', 'false']).default('false'),
+  LCP_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1 to 40 of [A-Za-z0-9._-]').optional(),
+  LCP_TICKET_KEY_ROTATION_S: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(3600),
   LCP_IDENTITY_KEY: z.string().min(1),
   LCP_TLS_CERT: z.string().min(1),
   LCP_TLS_KEY: z.string().min(1),
@@ -41,6 +49,20 @@ export interface IssuerConfig {
   httpsPort: number;
   httpPort: number;
   databasePath: string;
+  /**
+   * PostgreSQL instead of the SQLite file: several nodes may serve the currency from it,
+   * sharing TLS session ticket keys and waking each other's long-polls.
+   */
+  postgres?: {
+    url: string;
+    poolSize: number;
+    /** Start even if PostgreSQL would acknowledge commits before they are durable. */
+    allowNonDurable: boolean;
+    /** This node's name in notifications and pg_stat_activity (random when unset). */
+    nodeId?: string;
+    /** How often the shared session ticket key changes, seconds. */
+    ticketKeyRotationS: number;
+  };
   identityKeyPath: string;
   tlsCertPath: string;
   tlsKeyPath: string;
@@ -79,6 +101,17 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<I
     httpsPort: c.LCP_HTTPS_PORT,
     httpPort: c.LCP_HTTP_PORT,
     databasePath: c.LCP_DATABASE,
+    ...(c.LCP_DATABASE_URL
+      ? {
+          postgres: {
+            url: c.LCP_DATABASE_URL,
+            poolSize: c.LCP_DATABASE_POOL_SIZE,
+            allowNonDurable: c.LCP_ALLOW_NON_DURABLE === 'true',
+            ...(c.LCP_NODE_ID ? { nodeId: c.LCP_NODE_ID } : {}),
+            ticketKeyRotationS: c.LCP_TICKET_KEY_ROTATION_S,
+          },
+        }
+      : {}),
     identityKeyPath: c.LCP_IDENTITY_KEY,
     tlsCertPath: c.LCP_TLS_CERT,
     tlsKeyPath: c.LCP_TLS_KEY,

@@ -13,7 +13,7 @@ import {
   saveIdentity,
   type CertificateAuthority,
 } from '@lcp/crypto';
-import { createIssuerLedger, openSqliteStore, type IssuerLedger } from '@lcp/issuer-core';
+import { createIssuerLedger, openPostgresStore, openSqliteStore, type IssuerLedger } from '@lcp/issuer-core';
 import type { EntityId } from '@lcp/protocol';
 import { parseConfig, type IssuerConfig } from './config.js';
 
@@ -84,7 +84,14 @@ export async function loadCurrency(
 /** The currency's ledger opened in this process (the CLI, tests); the server runs it on a worker. */
 export async function openCurrencyLedger(config: IssuerConfig): Promise<IssuerLedger> {
   const identity = await loadIdentity(config.identityKeyPath);
-  return createIssuerLedger(openSqliteStore(config.databasePath), {
+  const store = config.postgres
+    ? await openPostgresStore({
+        connectionString: config.postgres.url,
+        poolSize: 4,
+        allowNonDurable: config.postgres.allowNonDurable,
+      })
+    : openSqliteStore(config.databasePath);
+  return createIssuerLedger(store, {
     treasury: identity.id as EntityId,
     scale: config.scale,
     issuanceCap: config.issuanceCap,

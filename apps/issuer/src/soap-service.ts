@@ -15,7 +15,7 @@ import {
   type LcpOperation,
   type TraceSink,
 } from '@lcp/protocol';
-import { LedgerClosedError, type IssuerLedger } from '@lcp/issuer-core';
+import { LedgerClosedError, StoreUnavailableError, type IssuerLedger } from '@lcp/issuer-core';
 import type { ConnectionInfo, ConnectionTracker } from './connections.js';
 import { isSoapFault, soapFault } from './faults.js';
 import type { Logger } from './logger.js';
@@ -61,6 +61,10 @@ export function lcpOperations(
       } catch (error) {
         if (isSoapFault(error)) throw error;
         if (error instanceof LedgerClosedError) throw soapFault('unavailable', 'the issuer is shutting down; retransmit with the same counter');
+        if (error instanceof StoreUnavailableError) {
+          log.warn({ err: error, operation }, 'database unavailable');
+          throw soapFault('unavailable', 'the ledger database is unavailable; retransmit with the same counter');
+        }
         log.error({ err: error, operation }, 'operation failed');
         throw soapFault('internal', '');
       }

@@ -55,6 +55,13 @@ export class DepositWaiters {
     for (const entry of set) wakeEntry(entry);
   }
 
+  /** Wakes every waiter of every holder (they query again): used when a notification may have been missed. */
+  wakeAll(): void {
+    const sets = [...this.#byHolder.values()];
+    this.#byHolder.clear();
+    for (const set of sets) for (const entry of set) wakeEntry(entry);
+  }
+
   /** Wakes everyone; later registrations are born woken, so no request starts a new wait. */
   close(): void {
     this.#closed = true;

@@ -86,6 +86,11 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
   checkSettings(settings);
   const { treasury, issuanceCap, fees } = settings;
   const waiters = new DepositWaiters();
+  // deposits committed by other nodes on a shared store wake this node's long-polls too
+  const unsubscribe = store.onDeposits?.((recipients) => {
+    if (recipients === 'all') waiters.wakeAll();
+    else for (const recipient of recipients) waiters.wake(recipient);
+  });
   const polls = new Set<Promise<unknown>>();
   let closing = false;
   let closed: Promise<void> | undefined;
@@ -147,7 +152,7 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
         resumed,
       });
       return { response: { result: 'success', fee }, replayed: false };
-    });
+    }, { lock: [sender, body.recipient] });
 
     // The commit is durable: only now may a long-poll see (and answer with) the deposit.
     if (!isRefusal(outcome) && !outcome.replayed && outcome.response.result === 'success') {
@@ -204,7 +209,7 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
             sequence: d.sequence,
           }));
           return { deposits, fee, balance: balance - fee };
-        });
+        }, { lock: [holder] });
         if (answer !== 'wait') return answer;
         const end = await waiter.wait(deadline - performance.now(), signal);
         if (end === 'aborted') return refuse('unavailable', 'the request was aborted before it was answered');
@@ -258,6 +263,7 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
     close() {
       closed ??= (async () => {
         closing = true;
+        unsubscribe?.();
         waiters.close();
         await Promise.allSettled([...polls]);
         await store.close();

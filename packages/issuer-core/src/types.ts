@@ -1,5 +1,5 @@
 // The issuer's domain API and its storage port. The domain (issuer.ts) holds every rule;
-// a storage adapter (SQLite here, PostgreSQL later) only reads and writes rows inside a
+// a storage adapter (SQLite, PostgreSQL) only reads and writes rows inside a
 // transaction, so a new adapter never touches the rules.
 import type {
   Deposit,
@@ -132,12 +132,30 @@ export interface LedgerTx {
   chargeDepositsFee(account: string, fee: bigint): Promise<void>;
 }
 
+export interface TransactionOptions {
+  /**
+   * The accounts the work may write. A store with row locks (PostgreSQL) locks those that
+   * exist first, in ascending id order, so that no two works wait for each other in a cycle.
+   */
+  lock?: readonly string[];
+}
+
+/** Told which recipients got deposits committed elsewhere (another node), or 'all' when unknown. */
+export type DepositListener = (recipients: readonly string[] | 'all') => void;
+
 export interface LedgerStore {
   /**
    * Runs `work` in one transaction and resolves after a durable commit. Concurrent calls
-   * may share one commit (group commit); each still commits or rolls back on its own.
+   * may share one commit (group commit); each still commits or rolls back on its own. A
+   * store may run a work more than once (after a deadlock or a serialization failure): works
+   * are functions of what they read and keep nothing from an attempt that did not commit.
    */
-  transaction<T>(work: (tx: LedgerTx) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: LedgerTx) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * For stores shared by several issuer processes: `listener` hears of deposits other
+   * processes committed, so their long-polls wake here too. Returns an unsubscribe function.
+   */
+  onDeposits?(listener: DepositListener): () => void;
   statement(account: string, options?: { afterId?: bigint; limit?: number }): Promise<StatementEntry[]>;
   totals(treasury: string): Promise<LedgerTotals>;
   close(): Promise<void>;

@@ -1,0 +1,758 @@
+// The PostgreSQL storage adapter (node-postgres): rows only, no rules, for an issuer that runs
+// several stateless nodes on one database. Each work runs in its own READ COMMITTED
+// transaction that first locks the accounts it may write, in ascending id order (no deadlock
+// between opposite transfers), and resolves only after COMMIT returned with
+// synchronous_commit on. Deposits committed here are announced to the other nodes by
+// LISTEN/NOTIFY, batched and sent outside the transfers' transactions.
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Deposit, TransferResult } from '@lcp/protocol';
+import { FEE_SHARDS, migratePostgres } from './postgres-migrations.js';
+import {
+  FEE_ACCOUNT,
+  type AccountState,
+  type DepositListener,
+  type EntryKind,
+  type LedgerStore,
+  type LedgerTotals,
+  type LedgerTx,
+  type NewTransfer,
+  type StatementEntry,
+  type StoredRequest,
+  type TransactionOptions,
+} from './types.js';
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database */
+  connectionString: string;
+  /** Connections for transactions (default 32). */
+  poolSize?: number;
+  /**
+   * Open even if the server would acknowledge a commit before it is on disk (synchronous_commit
+   * off, fsync off, full_page_writes off). Only for throwaway ledgers: answers could be lost.
+   */
+  allowNonDurable?: boolean;
+  /** A name for this node in notifications (default: random). */
+  nodeId?: string;
+  /** Clock for created_at columns, ms since the epoch (default Date.now). */
+  now?: () => number;
+  /** First delay before the LISTEN connection is made again after it dropped, ms (default 100; doubles up to 2 s). */
+  listenRetryMs?: number;
+  /**
+   * Benchmark only: NOTIFY inside each transfer's transaction instead of batched after COMMIT.
+   * NOTIFY takes a database-wide lock at commit, so this serializes every committing transfer.
+   */
+  notifyInTransaction?: boolean;
+  /** Told about trouble the store rides out by itself (the notification connection lost, a retry). */
+  onWarning?: (message: string, error?: unknown) => void;
+}
+
+export interface PostgresStoreStats {
+  /** Transactions committed. */
+  commits: number;
+  /** Works re-run after a deadlock, a serialization failure or a lost connection before COMMIT. */
+  retries: number;
+  /** Deadlocks PostgreSQL reported (each retried). */
+  deadlocks: number;
+  /** NOTIFY statements sent and the deposits they announced. */
+  notifications: number;
+  notifiedDeposits: number;
+  /** Notifications from other nodes received. */
+  received: number;
+  /** Whether the LISTEN connection is up right now, and how often it has been (re)established. */
+  listening: boolean;
+  listens: number;
+}
+
+export interface Durability {
+  synchronousCommit: string;
+  fsync: string;
+  fullPageWrites: string;
+  durable: boolean;
+}
+
+export interface PostgresLedgerStore extends LedgerStore {
+  readonly schemaVersion: number;
+  readonly nodeId: string;
+  readonly durability: Durability;
+  stats(): PostgresStoreStats;
+  /**
+   * The 48-byte TLS session ticket key of `epoch`, shared by every node: the first node to ask
+   * makes it, the others read it. Also makes the next epoch's key (so nodes can switch on time)
+   * and deletes keys older than the previous epoch.
+   */
+  ticketKey(epoch: bigint): Promise<Buffer>;
+  /** A round trip to the database and the state of the LISTEN connection, for health checks. */
+  health(): Promise<{ ok: boolean; database: boolean; listening: boolean }>;
+}
+
+/** The server would acknowledge commits that are not on disk, and the store was not told to accept that. */
+export class NotDurableError extends Error {
+  override name = 'NotDurableError';
+}
+
+/**
+ * The database could not be reached or went away mid-request. The request is not answered;
+ * the holder retransmits with the same counter. `duringCommit`: the connection was lost after
+ * COMMIT was sent, so the work may have committed (the retransmission then gets its answer).
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  constructor(
+    message: string,
+    readonly duringCommit = false,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** Raised inside a work when a row it must update changed under it; the work is re-run. */
+class ConflictError extends Error {
+  override name = 'ConflictError';
+}
+
+const CHANNEL = 'lcp_deposits';
+const DEFAULT_STATEMENT_LIMIT = 1000;
+const MAX_STATEMENT_LIMIT = 10_000;
+const MAX_ATTEMPTS = 8;
+// NOTIFY payloads must stay under 8000 bytes; 64-hex ids with a separator are 65 bytes
+const IDS_PER_NOTIFY = 100;
+const MAX_PENDING_NOTIFY = 10_000;
+
+// SQLSTATEs after which the whole work is re-run in a new transaction (nothing was committed)
+const RETRY_CODES = new Set(['40001', '40P01', '23505']);
+// the connection or the server went away (admin shutdown, crash, cannot connect now)
+const GONE_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+function isGone(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | undefined;
+  if (!e) return false;
+  if (e.code && GONE_CODES.has(e.code)) return true;
+  if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(e.code)) return true;
+  return /Connection terminated|connection ended|Client has encountered a connection error|not queryable/i.test(e.message ?? '');
+}
+
+/** int8 and numeric (sums of int8) as bigint: money never passes through a float. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (oid === 20 || oid === 1700) return (text: string) => BigInt(text);
+    return pg.types.getTypeParser(oid, format ?? 'text');
+  }) as typeof pg.types.getTypeParser,
+};
+
+interface AccountRow { id: string; balance: bigint; last_counter: bigint; deposit_sequence: bigint; acknowledged: bigint }
+interface JournalRow {
+  id: bigint;
+  sender: string;
+  recipient: string;
+  amount: bigint;
+  fee: bigint;
+  transaction_id: string | null;
+  created_at: bigint;
+}
+
+const ACCOUNT_COLUMNS = 'id, balance, last_counter, deposit_sequence, acknowledged';
+const JOURNAL_COLUMNS = 't.id, t.sender, t.recipient, t.amount, t.fee, t.transaction_id, t.created_at';
+
+/** Named statements: parsed once per connection. */
+const SQL = {
+  lock: {
+    name: 'lcp_lock',
+    // LockRows sits above the sort: rows are locked in ascending id order
+    text: `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`,
+  },
+  lockMissing: {
+    name: 'lcp_lock_missing',
+    text: `SELECT pg_advisory_xact_lock(hashtextextended(id, 0))
+      FROM (SELECT unnest($1::text[]) AS id ORDER BY 1) AS sorted`,
+  },
+  account: { name: 'lcp_account', text: `SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1` },
+  feeShards: { name: 'lcp_fee_shards', text: 'SELECT coalesce(sum(balance), 0) AS total FROM fee_shards' },
+  ensureAccount: {
+    name: 'lcp_ensure_account',
+    text: 'INSERT INTO accounts (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING',
+  },
+  findRequest: {
+    name: 'lcp_find_request',
+    text: 'SELECT body_hash, result, fee FROM requests WHERE sender = $1 AND counter = $2',
+  },
+  recordRequest: {
+    name: 'lcp_record_request',
+    text: `WITH s AS (
+        UPDATE accounts SET last_counter = $2 WHERE id = $1 AND last_counter < $2 RETURNING id)
+      INSERT INTO requests (sender, counter, body_hash, result, fee, created_at)
+      SELECT $1, $2, $3, $4, $5, $6 FROM s RETURNING counter`,
+  },
+  // One statement for every row a transfer writes: debit and counter, credit (creating the
+  // recipient) with the next deposit sequence, a fee shard, the journal, the deposit, the request.
+  transfer: {
+    name: 'lcp_transfer',
+    text: `WITH s AS (
+        UPDATE accounts SET balance = balance - ($3::bigint + $4::bigint), last_counter = $7
+        WHERE id = $1 AND last_counter < $7 RETURNING id),
+      r AS (
+        INSERT INTO accounts (id, balance, deposit_sequence, created_at) SELECT $2, $3, 1, $10 FROM s
+        ON CONFLICT (id) DO UPDATE SET balance = accounts.balance + EXCLUDED.balance,
+          deposit_sequence = accounts.deposit_sequence + 1
+        RETURNING deposit_sequence),
+      f AS (
+        UPDATE fee_shards SET balance = balance + $4 WHERE shard = $11 AND $4::bigint > 0 AND EXISTS (SELECT 1 FROM s)),
+      t AS (
+        INSERT INTO transfers (sender, recipient, amount, fee, transaction_id, userid, counter, resumed, created_at)
+        SELECT $1, $2, $3, $4, $5, $6, $7, $9, $10 FROM s RETURNING id),
+      d AS (
+        INSERT INTO deposits (recipient, sequence, transfer_id, transaction_id, amount, userid)
+        SELECT $2, r.deposit_sequence, t.id, $5, $3, $6 FROM r, t),
+      q AS (
+        INSERT INTO requests (sender, counter, body_hash, result, fee, transfer_id, created_at)
+        SELECT $1, $7, $8, 'success', $4, t.id, $10 FROM t)
+      SELECT t.id, r.deposit_sequence FROM t, r`,
+  },
+  depositsAfter: {
+    name: 'lcp_deposits_after',
+    text: `SELECT sequence, transaction_id, amount, userid FROM deposits
+      WHERE recipient = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
+  },
+  setAcknowledged: {
+    name: 'lcp_set_acknowledged',
+    text: 'UPDATE accounts SET acknowledged = greatest(acknowledged, $2) WHERE id = $1',
+  },
+  charge: {
+    name: 'lcp_charge',
+    text: `WITH a AS (UPDATE accounts SET balance = balance - $2 WHERE id = $1 RETURNING id),
+      f AS (UPDATE fee_shards SET balance = balance + $2 WHERE shard = $4 AND EXISTS (SELECT 1 FROM a))
+      INSERT INTO transfers (sender, recipient, amount, fee, resumed, created_at)
+      SELECT $1, '${FEE_ACCOUNT}', $2, 0, false, $3 FROM a RETURNING id`,
+  },
+};
+
+/** The statement lines one journal row makes for `account` (a transfer with a fee makes two). */
+function entriesOf(row: JournalRow, account: string): StatementEntry[] {
+  const at = new Date(Number(row.created_at));
+  const charge = row.recipient === FEE_ACCOUNT;
+  const line = (delta: bigint, kind: EntryKind, counterparty: string): StatementEntry => ({
+    id: row.id,
+    account,
+    delta,
+    kind,
+    counterparty,
+    transactionId: row.transaction_id,
+    transferId: charge ? null : row.id,
+    at,
+  });
+  if (charge) {
+    return [row.sender === account ? line(-row.amount, 'getDepositsFee', FEE_ACCOUNT) : line(row.amount, 'getDepositsFee', row.sender)];
+  }
+  if (account === FEE_ACCOUNT) return [line(row.fee, 'fee', row.sender)];
+  if (row.recipient === account) return [line(row.amount, 'transfer', row.sender)];
+  const lines = [line(-row.amount, 'transfer', row.recipient)];
+  if (row.fee > 0n) lines.push(line(-row.fee, 'fee', FEE_ACCOUNT));
+  return lines;
+}
+
+const str = (value: bigint): string => value.toString();
+
+/** One work's view of its transaction; unusable once the work has returned. */
+class PostgresTx implements LedgerTx {
+  #live = true;
+  /** Rows read by the lock step, valid until this transaction writes. */
+  readonly #locked = new Map<string, AccountRow>();
+  /** Recipients of deposits written here: announced after COMMIT. */
+  readonly deposited = new Set<string>();
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly now: () => number,
+    private readonly shard: () => number,
+  ) {}
+
+  end(): void {
+    this.#live = false;
+  }
+
+  #use(): pg.PoolClient {
+    if (!this.#live) throw new Error('this transaction is over: use tx only inside its work');
+    return this.client;
+  }
+
+  async lock(ids: readonly string[]): Promise<void> {
+    const unique = [...new Set(ids)].filter((id) => id !== FEE_ACCOUNT).sort();
+    if (unique.length === 0) return;
+    const client = this.#use();
+    const { rows } = await client.query<AccountRow>({ ...SQL.lock, values: [unique] });
+    for (const row of rows) this.#locked.set(row.id, row);
+    // An account that does not exist yet has no row to lock: two works would both see it
+    // missing (say, the treasury's first mints). Its id's advisory lock stands in for the row
+    // lock; then the row is read (and locked) again, as another work may have made it meanwhile.
+    const missing = unique.filter((id) => !this.#locked.has(id));
+    if (missing.length === 0) return;
+    await client.query({ ...SQL.lockMissing, values: [missing] });
+    const again = await client.query<AccountRow>({ ...SQL.lock, values: [missing] });
+    for (const row of again.rows) this.#locked.set(row.id, row);
+  }
+
+  #wrote(): void {
+    this.#locked.clear();
+  }
+
+  async account(id: string): Promise<AccountState | undefined> {
+    const client = this.#use();
+    let row = this.#locked.get(id);
+    if (!row) row = (await client.query<AccountRow>({ ...SQL.account, values: [id] })).rows[0];
+    if (id === FEE_ACCOUNT) {
+      const shards = (await client.query<{ total: bigint }>(SQL.feeShards)).rows[0]?.total ?? 0n;
+      const base = row ?? { balance: 0n, last_counter: 0n, deposit_sequence: 0n, acknowledged: 0n };
+      return { balance: base.balance + shards, lastCounter: base.last_counter, depositSequence: base.deposit_sequence, acknowledged: base.acknowledged };
+    }
+    return row && {
+      balance: row.balance,
+      lastCounter: row.last_counter,
+      depositSequence: row.deposit_sequence,
+      acknowledged: row.acknowledged,
+    };
+  }
+
+  async findRequest(sender: string, counter: bigint): Promise<StoredRequest | undefined> {
+    const { rows } = await this.#use().query<{ body_hash: string; result: TransferResult; fee: bigint }>({
+      ...SQL.findRequest,
+      values: [sender, str(counter)],
+    });
+    const row = rows[0];
+    return row && { bodyHash: row.body_hash, result: row.result, fee: row.fee };
+  }
+
+  async recordRequest(sender: string, counter: bigint, stored: StoredRequest): Promise<void> {
+    const client = this.#use();
+    const at = this.now();
+    this.#wrote();
+    await client.query({ ...SQL.ensureAccount, values: [sender, at] });
+    const { rowCount } = await client.query({
+      ...SQL.recordRequest,
+      values: [sender, str(counter), stored.bodyHash, stored.result, str(stored.fee), at],
+    });
+    if (rowCount !== 1) throw new ConflictError(`counter ${counter} is not above the last counter of ${sender}`);
+  }
+
+  async recordTransfer(t: NewTransfer): Promise<{ transferId: bigint; sequence: bigint }> {
+    const client = this.#use();
+    const at = this.now();
+    const senderKnown = this.#locked.has(t.sender);
+    this.#wrote();
+    // the treasury's first mint: its row must exist before it is debited
+    if (!senderKnown) await client.query({ ...SQL.ensureAccount, values: [t.sender, at] });
+    const { rows } = await client.query<{ id: bigint; deposit_sequence: bigint }>({
+      ...SQL.transfer,
+      values: [
+        t.sender, t.recipient, str(t.amount), str(t.fee), t.transactionId, t.userid ?? null,
+        str(t.counter), t.bodyHash, t.resumed, at, this.shard(),
+      ],
+    });
+    const row = rows[0];
+    if (!row) throw new ConflictError(`counter ${t.counter} is not above the last counter of ${t.sender}`);
+    this.deposited.add(t.recipient);
+    return { transferId: row.id, sequence: row.deposit_sequence };
+  }
+
+  async depositsAfter(recipient: string, after: bigint, limit: number): Promise<Array<Deposit & { sequence: bigint }>> {
+    const { rows } = await this.#use().query<{ sequence: bigint; transaction_id: string; amount: bigint; userid: string | null }>({
+      ...SQL.depositsAfter,
+      values: [recipient, str(after), limit],
+    });
+    return rows.map((row) => ({
+      transactionId: row.transaction_id,
+      amount: row.amount,
+      ...(row.userid !== null ? { userid: row.userid } : {}),
+      sequence: row.sequence,
+    }));
+  }
+
+  async setAcknowledged(recipient: string, sequence: bigint): Promise<void> {
+    this.#wrote();
+    const { rowCount } = await this.#use().query({ ...SQL.setAcknowledged, values: [recipient, str(sequence)] });
+    if (rowCount !== 1) throw new Error(`no account ${recipient} to acknowledge deposits of`);
+  }
+
+  async chargeDepositsFee(account: string, fee: bigint): Promise<void> {
+    if (fee <= 0n) return;
+    this.#wrote();
+    const { rowCount } = await this.#use().query({ ...SQL.charge, values: [account, str(fee), this.now(), this.shard()] });
+    if (rowCount !== 1) throw new Error(`no account ${account} to charge`);
+  }
+}
+
+async function readDurability(client: pg.ClientBase): Promise<Durability> {
+  const { rows } = await client.query<{ name: string; setting: string }>(
+    `SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync', 'full_page_writes')`,
+  );
+  const get = (name: string): string => rows.find((row) => row.name === name)?.setting ?? 'unknown';
+  const synchronousCommit = get('synchronous_commit');
+  const fsync = get('fsync');
+  const fullPageWrites = get('full_page_writes');
+  // every value but off waits for the local WAL flush before COMMIT returns
+  const durable = synchronousCommit !== 'off' && fsync === 'on' && fullPageWrites === 'on';
+  return { synchronousCommit, fsync, fullPageWrites, durable };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Opens the store: connects, checks durability, migrates. */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresLedgerStore> {
+  const now = options.now ?? Date.now;
+  const nodeId = options.nodeId ?? randomUUID();
+  const warn = options.onWarning ?? (() => undefined);
+  const notifyInTransaction = options.notifyInTransaction === true;
+  const config: pg.PoolConfig = {
+    connectionString: options.connectionString,
+    types,
+    application_name: `lcp-issuer ${nodeId}`.slice(0, 63),
+    // also bounds the wait for a free pooled connection: a burst queues, it is not refused
+    connectionTimeoutMillis: 30_000,
+  };
+  const pool = new pg.Pool({ ...config, max: options.poolSize ?? 32 });
+  // idle clients that lose their connection emit here; the pool replaces them
+  pool.on('error', (error) => warn('an idle database connection failed', error));
+  const notifier = new pg.Pool({ ...config, max: 1 });
+  notifier.on('error', (error) => warn('the notifying connection failed', error));
+
+  let durability: Durability;
+  let schemaVersion: number;
+  try {
+    const client = await pool.connect();
+    try {
+      durability = await readDurability(client);
+      if (!durability.durable && !options.allowNonDurable) {
+        throw new NotDurableError(
+          `PostgreSQL would acknowledge commits before they are on disk (synchronous_commit=${durability.synchronousCommit}, ` +
+            `fsync=${durability.fsync}, full_page_writes=${durability.fullPageWrites}); ` +
+            'fix the server configuration, or allow a non-durable ledger explicitly',
+        );
+      }
+      schemaVersion = await migratePostgres(client);
+      await client.query({ ...SQL.ensureAccount, values: [FEE_ACCOUNT, now()] });
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await Promise.allSettled([pool.end(), notifier.end()]);
+    throw error;
+  }
+
+  const stats = { commits: 0, retries: 0, deadlocks: 0, notifications: 0, notifiedDeposits: 0, received: 0, listens: 0 };
+  let closed = false;
+  let shardCursor = Math.floor(Math.random() * FEE_SHARDS);
+  const nextShard = (): number => (shardCursor = (shardCursor + 1) % FEE_SHARDS);
+  const listeners = new Set<DepositListener>();
+  const inFlight = new Set<Promise<unknown>>();
+
+  // ---- notifications out: batched, after COMMIT, never inside a transfer's transaction ----
+  const toAnnounce = new Set<string>();
+  let announceAll = false;
+  let flushing = false;
+  let flushTimer: NodeJS.Timeout | undefined;
+
+  function announce(recipients: Iterable<string>): void {
+    for (const recipient of recipients) toAnnounce.add(recipient);
+    if (toAnnounce.size > MAX_PENDING_NOTIFY) {
+      toAnnounce.clear();
+      announceAll = true;
+    }
+    scheduleFlush(0);
+  }
+
+  function scheduleFlush(delayMs: number): void {
+    if (flushing || flushTimer || closed) return;
+    if (delayMs === 0) {
+      flushing = true;
+      setImmediate(() => void flush());
+    } else {
+      flushTimer = setTimeout(() => {
+        flushTimer = undefined;
+        scheduleFlush(0);
+      }, delayMs);
+    }
+  }
+
+  async function flush(): Promise<void> {
+    const ids = [...toAnnounce];
+    const all = announceAll;
+    toAnnounce.clear();
+    announceAll = false;
+    const payloads: string[] = all ? [`${nodeId} *`] : [];
+    for (let i = 0; i < ids.length; i += IDS_PER_NOTIFY) payloads.push(`${nodeId} ${ids.slice(i, i + IDS_PER_NOTIFY).join(',')}`);
+    let failed = false;
+    try {
+      if (payloads.length > 0) {
+        // one statement, one tiny transaction: the notification queue lock is taken once per batch
+        await notifier.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CHANNEL, payloads]);
+        stats.notifications += payloads.length;
+        stats.notifiedDeposits += ids.length;
+      }
+    } catch (error) {
+      failed = true;
+      if (!closed) {
+        warn('could not notify the other nodes; will retry', error);
+        if (all) announceAll = true;
+        for (const id of ids) toAnnounce.add(id);
+      }
+    } finally {
+      flushing = false;
+    }
+    if (toAnnounce.size > 0 || announceAll) scheduleFlush(failed ? 200 : 0);
+  }
+
+  // ---- notifications in: one LISTEN connection, re-established when it drops ----
+  let listener: pg.Client | undefined;
+  let listening = false;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  const firstBackoff = options.listenRetryMs ?? 100;
+  let backoff = firstBackoff;
+
+  const wake = (recipients: readonly string[] | 'all'): void => {
+    for (const listen of listeners) listen(recipients);
+  };
+
+  function dropListener(client: pg.Client, error?: unknown): void {
+    if (listener !== client) return;
+    listener = undefined;
+    listening = false;
+    void client.end().catch(() => undefined);
+    if (closed) return;
+    warn('the notification connection was lost; reconnecting', error);
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined;
+      void listen();
+    }, backoff);
+    backoff = Math.min(backoff * 2, Math.max(2000, firstBackoff));
+  }
+
+  async function listen(): Promise<void> {
+    if (closed) return;
+    const client = new pg.Client(config);
+    listener = client;
+    client.on('error', (error) => dropListener(client, error));
+    client.on('end', () => dropListener(client));
+    client.on('notification', (message) => {
+      const payload = message.payload ?? '';
+      const space = payload.indexOf(' ');
+      if (space < 0 || payload.slice(0, space) === nodeId) return;
+      stats.received += 1;
+      const body = payload.slice(space + 1);
+      wake(body === '*' ? 'all' : body.split(','));
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (error) {
+      dropListener(client, error);
+      return;
+    }
+    if (listener !== client) return;
+    listening = true;
+    backoff = firstBackoff;
+    stats.listens += 1;
+    // Deposits committed while no notification could arrive: every waiter queries again.
+    if (stats.listens > 1) wake('all');
+  }
+  await listen();
+
+  // ---- transactions ----
+  async function attempt<T>(work: (tx: LedgerTx) => Promise<T>, lock: readonly string[]): Promise<{ value: T; deposited: Set<string> }> {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw new StoreUnavailableError('the database cannot be reached', false, { cause: error });
+    }
+    const tx = new PostgresTx(client, now, nextShard);
+    let committing = false;
+    let broken: unknown;
+    // A connection that dies between two queries emits 'error' on the checked-out client; the
+    // next query then fails, which is handled below. Without a listener it would be uncaught.
+    const onError = (error: unknown): void => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      await tx.lock(lock);
+      const value = await work(tx);
+      tx.end();
+      if (notifyInTransaction && tx.deposited.size > 0) {
+        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, `${nodeId} ${[...tx.deposited].join(',')}`]);
+        stats.notifications += 1;
+      }
+      committing = true;
+      await client.query('COMMIT');
+      stats.commits += 1;
+      return { value, deposited: tx.deposited };
+    } catch (error) {
+      tx.end();
+      if (isGone(error)) {
+        broken = error;
+        // Lost during COMMIT: it may have committed. Not re-run here; the client retransmits
+        // with the same counter and gets the stored answer if it did.
+        throw new StoreUnavailableError(
+          committing ? 'the database went away during COMMIT' : 'the database went away',
+          committing,
+          { cause: error },
+        );
+      }
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError;
+      }
+      throw error;
+    } finally {
+      client.off('error', onError);
+      client.release(broken === undefined ? undefined : true); // a broken connection is discarded
+    }
+  }
+
+  async function run<T>(work: (tx: LedgerTx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    if (closed) throw new Error('the ledger store is closed');
+    const lock = options.lock ?? [];
+    for (let tries = 1; ; tries += 1) {
+      try {
+        const { value, deposited } = await attempt(work, lock);
+        if (deposited.size > 0 && !notifyInTransaction) announce(deposited);
+        return value;
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        const retry = error instanceof ConflictError || (code !== undefined && RETRY_CODES.has(code));
+        const lostBeforeCommit = error instanceof StoreUnavailableError && !error.duringCommit && !closed && tries < 3;
+        if (code === '40P01') stats.deadlocks += 1;
+        if ((!retry && !lostBeforeCommit) || tries >= MAX_ATTEMPTS) throw error;
+        stats.retries += 1;
+        await sleep(Math.min(50, tries * tries) * Math.random());
+      }
+    }
+  }
+
+  function track<T>(promise: Promise<T>): Promise<T> {
+    inFlight.add(promise);
+    const forget = (): void => void inFlight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  async function readQuery<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<R[]> {
+    if (closed) throw new Error('the ledger store is closed');
+    try {
+      return (await pool.query<R>(text, values)).rows;
+    } catch (error) {
+      if (isGone(error)) throw new StoreUnavailableError('the database cannot be reached', false, { cause: error });
+      throw error;
+    }
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    schemaVersion,
+    nodeId,
+    durability,
+
+    transaction(work, options) {
+      return track(run(work, options));
+    },
+
+    onDeposits(listen) {
+      listeners.add(listen);
+      return () => void listeners.delete(listen);
+    },
+
+    async statement(account, options = {}) {
+      const after = str(options.afterId ?? 0n);
+      const limit = Math.min(Math.max(1, options.limit ?? DEFAULT_STATEMENT_LIMIT), MAX_STATEMENT_LIMIT);
+      const rows =
+        account === FEE_ACCOUNT
+          ? await readQuery<JournalRow>(
+              `SELECT ${JOURNAL_COLUMNS} FROM transfers t
+               WHERE t.id > $1 AND (t.fee > 0 OR t.recipient = '${FEE_ACCOUNT}') ORDER BY t.id LIMIT $2`,
+              [after, limit],
+            )
+          : await readQuery<JournalRow>(
+              `SELECT ${JOURNAL_COLUMNS} FROM transfers t
+               WHERE t.id > $2 AND t.id IN (
+                 SELECT transfer_id FROM requests WHERE sender = $1 AND transfer_id IS NOT NULL
+                 UNION ALL SELECT transfer_id FROM deposits WHERE recipient = $1
+                 UNION ALL SELECT id FROM transfers WHERE sender = $1 AND recipient = '${FEE_ACCOUNT}')
+               ORDER BY t.id LIMIT $3`,
+              [account, after, limit],
+            );
+      return rows.flatMap((row) => entriesOf(row, account));
+    },
+
+    async totals(treasury): Promise<LedgerTotals> {
+      // one snapshot: a single statement
+      const [row] = await readQuery<{
+        sum: bigint; accounts: bigint; transfers: bigint; treasury: bigint | null; fees: bigint; negative: string[] | null;
+      }>(
+        `SELECT
+           (SELECT coalesce(sum(balance), 0) FROM accounts) + (SELECT coalesce(sum(balance), 0) FROM fee_shards) AS sum,
+           (SELECT count(*) FROM accounts WHERE id <> '${FEE_ACCOUNT}') AS accounts,
+           (SELECT count(*) FROM transfers WHERE recipient <> '${FEE_ACCOUNT}') AS transfers,
+           (SELECT balance FROM accounts WHERE id = $1) AS treasury,
+           (SELECT coalesce(sum(balance), 0) FROM accounts WHERE id = '${FEE_ACCOUNT}')
+             + (SELECT coalesce(sum(balance), 0) FROM fee_shards) AS fees,
+           (SELECT array_agg(id) FROM (SELECT id FROM accounts WHERE balance < 0 AND id <> $1 ORDER BY id LIMIT 1000) n) AS negative`,
+        [treasury],
+      );
+      return {
+        sum: row?.sum ?? 0n,
+        accounts: Number(row?.accounts ?? 0n),
+        transfers: Number(row?.transfers ?? 0n),
+        treasuryBalance: row?.treasury ?? 0n,
+        feeBalance: row?.fees ?? 0n,
+        negativeAccounts: row?.negative ?? [],
+      };
+    },
+
+    async ticketKey(epoch) {
+      const rows = await readQuery<{ epoch: bigint; key: Buffer }>(
+        `WITH made AS (
+           INSERT INTO tls_ticket_keys (epoch, key) VALUES ($1, $3), ($2, $4) ON CONFLICT (epoch) DO NOTHING),
+         pruned AS (DELETE FROM tls_ticket_keys WHERE epoch < $1::bigint - 1)
+         SELECT epoch, key FROM tls_ticket_keys WHERE epoch = $1`,
+        [str(epoch), str(epoch + 1n), randomBytes(48), randomBytes(48)],
+      );
+      // The insert and the read share a snapshot: a key made by this very statement is not
+      // visible to its SELECT, so read again if it was this node that made it.
+      const key = rows[0]?.key ?? (await readQuery<{ key: Buffer }>('SELECT key FROM tls_ticket_keys WHERE epoch = $1', [str(epoch)]))[0]?.key;
+      if (!key || key.length !== 48) throw new Error(`no session ticket key for epoch ${epoch}`);
+      return key;
+    },
+
+    async health() {
+      let database = false;
+      try {
+        await readQuery('SELECT 1', []);
+        database = true;
+      } catch {
+        database = false;
+      }
+      return { ok: database && listening, database, listening };
+    },
+
+    stats() {
+      return { ...stats, listening };
+    },
+
+    close() {
+      closing ??= (async () => {
+        await Promise.allSettled([...inFlight]);
+        // the last deposits' announcements go out before the connections close
+        for (let i = 0; i < 50 && (flushing || toAnnounce.size > 0); i += 1) await sleep(10);
+        closed = true;
+        if (flushTimer) clearTimeout(flushTimer);
+        if (reconnectTimer) clearTimeout(reconnectTimer);
+        const client = listener;
+        listener = undefined;
+        listening = false;
+        await Promise.allSettled([client?.end(), pool.end(), notifier.end()]);
+      })();
+      return closing;
+    },
+  };
+}
