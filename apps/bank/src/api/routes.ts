@@ -125,8 +125,11 @@ export function apiRoutes(bank: Bank): express.Router {
     const { customer } = locals(res);
     let row = bank.incoming(customer, currency, transactionId);
     if (!row && wait > 0) {
+      const deadline = Date.now() + wait;
+      let waiting = true;
       await new Promise<void>((done) => {
         const finish = () => {
+          waiting = false;
           clearTimeout(timer);
           unsubscribe();
           req.off('close', finish);
@@ -138,12 +141,22 @@ export function apiRoutes(bank: Bank): express.Router {
         });
         req.on('close', finish);
         // step 6: ask the issuer now, rather than waiting for the background long-poll, in the
-        // asker's trace when it sent one
+        // asker's trace when it sent one; an issuer that cannot be reached (restarting) is asked
+        // again until the wait is over
         const traceparent = req.header('traceparent');
-        bank
-          .linkFor(customer, currency)
-          ?.collectNow(parseTraceparent(traceparent) ? { traceparent: childTraceparent(traceparent) } : {})
-          .catch((error: unknown) => bank.log.warn({ reason: reason(error) }, 'immediate collection failed'));
+        const link = bank.linkFor(customer, currency);
+        void (async () => {
+          for (let delay = 250; link && waiting && !bank.closed; delay = Math.min(delay * 2, 2_000)) {
+            try {
+              await link.collectNow(parseTraceparent(traceparent) ? { traceparent: childTraceparent(traceparent) } : {});
+              return;
+            } catch (error) {
+              bank.log.warn({ reason: reason(error) }, 'immediate collection failed');
+              if (Date.now() + delay >= deadline) return;
+              await new Promise((resolve) => setTimeout(resolve, delay));
+            }
+          }
+        })();
         // it may have been booked between the first look and the subscription
         if (bank.incoming(customer, currency, transactionId)) finish();
       });
