@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { CertificateAuthority } from '@lcp/crypto';
 import { initCurrency } from '@lcp/issuer';
-import { parseAmount } from '@lcp/protocol';
+import { parseSignedAmount } from '@lcp/protocol';
 import type { Party, World } from './containers.js';
 
 export const ISSUER_IMAGE = 'lcp/issuer:dev';
@@ -12,11 +12,11 @@ export const SCALE = 2;
 
 /** A decimal as the CLI prints it (the treasury's is negative) in minor units. */
 export const units = (decimal: string): bigint => {
-  const negative = decimal.startsWith('-');
-  const parsed = parseAmount(negative ? decimal.slice(1) : decimal, SCALE);
+  const parsed = parseSignedAmount(decimal, SCALE);
   if (!parsed.ok) throw new Error(`${decimal}: ${parsed.reason}`);
-  return negative ? -parsed.value : parsed.value;
+  return parsed.value;
 };
+
 /** An issuer's container and the ids the suite needs. */
 export class Issuer {
   constructor(

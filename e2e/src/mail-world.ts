@@ -131,7 +131,7 @@ export class MailWorld {
   async sendPaid(args: string[]): Promise<string> {
     return this.stranger.exec([
       'node', 'dist/sender/main.js', 'send', '--server', `${GATEWAY}:25`,
-      '--identity', '/data/identity.pem', '--currency', WSDL, '--issuer-ca', '/data/ca.pem', '--state', '/data/money.com.json',
+      '--identity', '/data/identity.pem', '--currency', WSDL, '--issuer-ca', '/data/ca.pem', '--state', '/data/money.com.json', '--max', `0.10@${WSDL}`,
       ...args,
     ]);
   }

@@ -2,7 +2,7 @@
 // same flow runs against nodes in-process, in containers or across the Internet. Each peer
 // has a pinned StorageNodeClient with the buyer's credentials and a record of what it did.
 import type { LookupFunction } from 'node:net';
-import { StorageNodeClient, StorageNodeIdentityError, StorageNodeProblemError, type Contract, type Offer } from '@lcp/storage-node';
+import { chargedKb, StorageNodeClient, StorageNodeIdentityError, StorageNodeProblemError, type Contract, type Offer } from '@lcp/storage-node';
 import { parseAmount } from '@lcp/protocol';
 import { z } from 'zod';
 import type { Catalog, StoredContract } from './catalog.js';
@@ -45,7 +45,6 @@ async function presentTwice<T>(request: () => Promise<T>): Promise<T> {
   }
 }
 
-const kb = (size: number): bigint => BigInt(Math.max(1, Math.ceil(size / 1024)));
 // a contract must stay valid this long after a write to be worth writing into
 const CONTRACT_MARGIN_MS = 60_000;
 
@@ -120,7 +119,7 @@ export class Peer {
     let cost = 0n;
     for (const size of fragmentSizes) {
       if (size > prices.capacityBytes) return undefined;
-      cost += prices.writePerKb * kb(size);
+      cost += prices.writePerKb * chargedKb(size);
       const fit = free.findIndex((f) => f >= size);
       if (fit !== -1) free[fit] = (free[fit] as number) - size;
       else if (newFree >= size) newFree -= size;
@@ -153,7 +152,7 @@ export class Peer {
 
   /** A paid write of one object; returns its sha256 as the peer recorded it. */
   async write(stored: StoredContract, objectId: string, bytes: Buffer, spending: Spending): Promise<{ sha256: string }> {
-    const price = this.#contractPrice(stored.contract.writePricePerKb, spending) * kb(bytes.length);
+    const price = this.#contractPrice(stored.contract.writePricePerKb, spending) * chargedKb(bytes.length);
     stored.usedBytes += bytes.length; // reserved before the await: concurrent writes pick other room
     try {
       const paymentTransactionId = await spending.pay('write', this, stored.contract.payTo, price);
@@ -170,7 +169,7 @@ export class Peer {
 
   /** A paid read (steps 4, 4' and 7 of Figure 2, with the buyer as its own reader). */
   async read(contract: Contract, objectId: string, size: number, purpose: 'read' | 'audit', spending: Spending, reader: string): Promise<Buffer> {
-    const price = this.#contractPrice(contract.readPricePerKb, spending) * kb(size);
+    const price = this.#contractPrice(contract.readPricePerKb, spending) * chargedKb(size);
     const paymentTransactionId = await spending.pay(purpose, this, contract.payTo, price);
     const instruction = await this.call('request a read', () =>
       presentTwice(() => this.client.requestRetrieval(contract.contractId, objectId, { reader, paymentTransactionId })),

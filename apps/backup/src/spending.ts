@@ -98,9 +98,10 @@ export class Spending {
       this.#spent += fee;
       await this.#record({ ...line, fee, status: 'paid' });
     } catch (error) {
-      const { name, code } = error as { name?: string; code?: string };
-      // refused before or by the issuer: nothing moved. Anything else may have paid.
-      const failed = name === 'PaymentError' || name === 'LcpFaultError' || (name === 'AgentProblemError' && code !== 'paymentOutcomeUnknown');
+      const { name, code, retryable } = error as { name?: string; code?: string; retryable?: boolean };
+      // refused before or by the issuer: nothing moved. Anything else may have paid, a retryable
+      // fault (`unavailable`: the commit's outcome unknown) included.
+      const failed = name === 'PaymentError' || (name === 'LcpFaultError' && !retryable) || (name === 'AgentProblemError' && code !== 'paymentOutcomeUnknown');
       if (failed) this.#spent -= amount;
       await this.#record({ ...line, status: failed ? 'failed' : 'unknown', detail: (error as Error).message });
       throw error;

@@ -87,7 +87,7 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
   });
   smtp.on('error', (error) => log.warn({ err: error.message }, 'smtp connection error'));
 
-  const refund = async (ref: string, recipient: string): Promise<RefundOutcome> => {
+  const refundOnce = async (ref: string, recipient: string): Promise<RefundOutcome> => {
     const quote = book.quote(ref);
     const currency = quote?.paidCurrency;
     const share = currency ? quote?.shares[recipient]?.[currency] : undefined;
@@ -114,6 +114,19 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
       log.warn({ err: (error as Error).message }, 'refund refused by the issuer');
       return { status: 502, body: { code: 'issuerRefused', status: 502, title: 'the issuer refused the refund' } };
     }
+  };
+
+  // two requests for one refund at once share the first one's transfer: a second transfer
+  // would get a new counter and pay again
+  const refunding = new Map<string, Promise<RefundOutcome>>();
+  const refund = (ref: string, recipient: string): Promise<RefundOutcome> => {
+    const key = `${ref}\n${recipient}`;
+    let running = refunding.get(key);
+    if (!running) {
+      running = refundOnce(ref, recipient).finally(() => refunding.delete(key));
+      refunding.set(key, running);
+    }
+    return running;
   };
 
   const api = http.createServer(

@@ -72,7 +72,9 @@ describe('the sender CLI', () => {
   const base = ['send', '--server', '127.0.0.1:1', '--from', 'a@a.test', '--to', 'b@example.org'];
   it('pays through the agent (token from the environment) or as a holder (--identity with --currency)', async () => {
     await expect(runSendCli(base, {})).rejects.toThrow(/LCP_POSTAGE_AGENT_TOKEN is not set/);
-    await expect(runSendCli([...base, '--identity', '/nonexistent.pem'], {})).rejects.toThrow(/--identity needs --currency/);
-    await expect(runSendCli([...base, '--identity', '/nonexistent.pem', '--currency', 'http://money.com/lcp.wsdl', '--scale', 'x'], {})).rejects.toThrow(UsageError);
+    await expect(runSendCli([...base, '--identity', '/nonexistent.pem'], {})).rejects.toThrow(/--identity needs --max/);
+    const max = ['--max', '0.10@http://money.com/lcp.wsdl'];
+    await expect(runSendCli([...base, ...max, '--identity', '/nonexistent.pem'], {})).rejects.toThrow(/--identity needs --currency/);
+    await expect(runSendCli([...base, ...max, '--identity', '/nonexistent.pem', '--currency', 'http://money.com/lcp.wsdl', '--scale', 'x'], {})).rejects.toThrow(UsageError);
   });
 });

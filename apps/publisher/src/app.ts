@@ -163,7 +163,7 @@ export async function startPublisher(config: PublisherConfig, options: Publisher
       }
     }
     log.info('catalog placements done');
-  })();
+  })().catch((error: unknown) => log.error({ err: error }, 'catalog placements stopped'));
 
   let closing: Promise<void> | undefined;
   return {

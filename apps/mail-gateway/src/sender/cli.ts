@@ -51,6 +51,8 @@ export async function runSendCli(argv: string[], env: Record<string, string | un
   const ca = one('--ca');
   const servername = one('--servername');
   const messageId = one('--message-id');
+  // paying with its own key, nothing but --max bounds what a gateway (or whoever answers) can ask
+  if (one('--identity') && Object.keys(maxAmount).length === 0) throw new UsageError('--identity needs --max AMOUNT (the most postage to pay)');
   const holder = one('--identity') ? await holderPayer(one) : undefined;
   let payer: PostagePayer;
   if (holder) payer = holder.payer;
