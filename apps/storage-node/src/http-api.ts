@@ -114,9 +114,10 @@ export function storageApi(service: StorageService, log: Logger): express.Expres
       });
       content.pipe(res);
     });
-    // recorded when the last byte has been handed to the connection, or when it broke off
+    // recorded when the connection closes: served if the last byte had been handed to it (the
+    // reader may close as soon as it has them all, before 'finish'), interrupted otherwise
     res.once('close', () => {
-      service.trace(trace, res.writableFinished ? 'content served' : 'content interrupted', {
+      service.trace(trace, res.writableEnded ? 'content served' : 'content interrupted', {
         step: '7',
         peer: instruction.reader,
         detail: { contractId: object.contractId, objectId: object.objectId, size: object.size },
