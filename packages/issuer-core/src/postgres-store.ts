@@ -7,17 +7,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Deposit, TransferResult } from '@lcp/protocol';
+import { entriesOf, JOURNAL_COLUMNS, type JournalRow } from './journal.js';
 import { FEE_SHARDS, migratePostgres } from './postgres-migrations.js';
 import {
   FEE_ACCOUNT,
   type AccountState,
   type DepositListener,
-  type EntryKind,
   type LedgerStore,
   type LedgerTotals,
   type LedgerTx,
   type NewTransfer,
-  type StatementEntry,
   type StoredRequest,
   type TransactionOptions,
 } from './types.js';
@@ -142,18 +141,8 @@ const types = {
 };
 
 interface AccountRow { id: string; balance: bigint; last_counter: bigint; deposit_sequence: bigint; acknowledged: bigint }
-interface JournalRow {
-  id: bigint;
-  sender: string;
-  recipient: string;
-  amount: bigint;
-  fee: bigint;
-  transaction_id: string | null;
-  created_at: bigint;
-}
 
 const ACCOUNT_COLUMNS = 'id, balance, last_counter, deposit_sequence, acknowledged';
-const JOURNAL_COLUMNS = 't.id, t.sender, t.recipient, t.amount, t.fee, t.transaction_id, t.created_at';
 
 /** Named statements: parsed once per connection. */
 const SQL = {
@@ -226,30 +215,6 @@ const SQL = {
       SELECT $1, '${FEE_ACCOUNT}', $2, 0, false, $3 FROM a RETURNING id`,
   },
 };
-
-/** The statement lines one journal row makes for `account` (a transfer with a fee makes two). */
-function entriesOf(row: JournalRow, account: string): StatementEntry[] {
-  const at = new Date(Number(row.created_at));
-  const charge = row.recipient === FEE_ACCOUNT;
-  const line = (delta: bigint, kind: EntryKind, counterparty: string): StatementEntry => ({
-    id: row.id,
-    account,
-    delta,
-    kind,
-    counterparty,
-    transactionId: row.transaction_id,
-    transferId: charge ? null : row.id,
-    at,
-  });
-  if (charge) {
-    return [row.sender === account ? line(-row.amount, 'getDepositsFee', FEE_ACCOUNT) : line(row.amount, 'getDepositsFee', row.sender)];
-  }
-  if (account === FEE_ACCOUNT) return [line(row.fee, 'fee', row.sender)];
-  if (row.recipient === account) return [line(row.amount, 'transfer', row.sender)];
-  const lines = [line(-row.amount, 'transfer', row.recipient)];
-  if (row.fee > 0n) lines.push(line(-row.fee, 'fee', FEE_ACCOUNT));
-  return lines;
-}
 
 const str = (value: bigint): string => value.toString();
 

@@ -3,16 +3,15 @@
 // BEGIN IMMEDIATE ... COMMIT, and every caller resolves only after that COMMIT returned.
 import Database from 'better-sqlite3';
 import type { Deposit, TransferResult } from '@lcp/protocol';
+import { entriesOf, JOURNAL_COLUMNS, type JournalRow } from './journal.js';
 import { migrate } from './migrations.js';
 import {
   FEE_ACCOUNT,
   type AccountState,
-  type EntryKind,
   type LedgerStore,
   type LedgerTotals,
   type LedgerTx,
   type NewTransfer,
-  type StatementEntry,
   type StoredRequest,
 } from './types.js';
 
@@ -60,42 +59,6 @@ type Int = bigint;
 interface AccountRow { balance: Int; last_counter: Int; deposit_sequence: Int; acknowledged: Int }
 interface RequestRow { body_hash: string; result: TransferResult; fee: Int }
 interface DepositRow { sequence: Int; transaction_id: string; amount: Int; userid: string | null }
-interface JournalRow {
-  id: Int;
-  sender: string;
-  recipient: string;
-  amount: Int;
-  fee: Int;
-  transaction_id: string | null;
-  created_at: Int;
-}
-
-const JOURNAL_COLUMNS = 't.id, t.sender, t.recipient, t.amount, t.fee, t.transaction_id, t.created_at';
-
-/** The statement lines one journal row makes for `account` (a transfer with a fee makes two). */
-function entriesOf(row: JournalRow, account: string): StatementEntry[] {
-  const at = new Date(Number(row.created_at));
-  const charge = row.recipient === FEE_ACCOUNT; // a getDeposits fee
-  const line = (delta: bigint, kind: EntryKind, counterparty: string): StatementEntry => ({
-    id: row.id,
-    account,
-    delta,
-    kind,
-    counterparty,
-    transactionId: row.transaction_id,
-    transferId: charge ? null : row.id,
-    at,
-  });
-  if (charge) {
-    return [row.sender === account ? line(-row.amount, 'getDepositsFee', FEE_ACCOUNT) : line(row.amount, 'getDepositsFee', row.sender)];
-  }
-  if (account === FEE_ACCOUNT) return [line(row.fee, 'fee', row.sender)];
-  if (row.recipient === account) return [line(row.amount, 'transfer', row.sender)];
-  const lines = [line(-row.amount, 'transfer', row.recipient)];
-  if (row.fee > 0n) lines.push(line(-row.fee, 'fee', FEE_ACCOUNT));
-  return lines;
-}
-
 function prepareWrites(db: Database.Database) {
   return {
     begin: db.prepare('BEGIN IMMEDIATE'),
