@@ -128,6 +128,7 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
     ? await openPostgresStore({
         connectionString: config.postgres.url,
         poolSize: config.postgres.poolSize,
+        writers: config.postgres.writers,
         allowNonDurable: config.postgres.allowNonDurable,
         ...(config.postgres.nodeId ? { nodeId: config.postgres.nodeId } : {}),
         onWarning: (message, error) => log.warn({ err: error }, message),

@@ -16,12 +16,15 @@ describe('store selection', () => {
     expect(config.postgres).toEqual({
       url: 'postgres://lcp:pw@db:5432/money',
       poolSize: 32,
+      writers: 4,
       allowNonDurable: false,
       nodeId: 'node-a',
       ticketKeyRotationS: 3600,
     });
     expect(parseConfig({ ...base, LCP_DATABASE_URL: 'postgresql://db/money', LCP_ALLOW_NON_DURABLE: 'true' }).postgres)
       .toMatchObject({ allowNonDurable: true });
+    expect(parseConfig({ ...base, LCP_DATABASE_URL: 'postgres://db/money', LCP_DATABASE_WRITERS: '0' }).postgres)
+      .toMatchObject({ writers: 0 });
   });
 
   it('names the variable that is wrong', () => {

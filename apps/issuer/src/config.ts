@@ -21,6 +21,7 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
   LCP_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(32),
+  LCP_DATABASE_WRITERS: z.coerce.number().int().min(0).max(64).default(4),
   LCP_ALLOW_NON_DURABLE: z.enum(['true', 'false']).default('false'),
   LCP_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1 to 40 of [A-Za-z0-9._-]').optional(),
   LCP_TICKET_KEY_ROTATION_S: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(3600),
@@ -56,6 +57,8 @@ export interface IssuerConfig {
   postgres?: {
     url: string;
     poolSize: number;
+    /** Group commit: batches in flight at once (0: a transaction per request). */
+    writers: number;
     /** Start even if PostgreSQL would acknowledge commits before they are durable. */
     allowNonDurable: boolean;
     /** This node's name in notifications and pg_stat_activity (random when unset). */
@@ -106,6 +109,7 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<I
           postgres: {
             url: c.LCP_DATABASE_URL,
             poolSize: c.LCP_DATABASE_POOL_SIZE,
+            writers: c.LCP_DATABASE_WRITERS,
             allowNonDurable: c.LCP_ALLOW_NON_DURABLE === 'true',
             ...(c.LCP_NODE_ID ? { nodeId: c.LCP_NODE_ID } : {}),
             ticketKeyRotationS: c.LCP_TICKET_KEY_ROTATION_S,

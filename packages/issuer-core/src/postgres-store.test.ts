@@ -160,6 +160,50 @@ describe('several nodes on one database', () => {
   });
 });
 
+describe('group commit', () => {
+  it('concurrent transfers share commits, each with its own answer', async () => {
+    const { nodes: [a] } = await nodes(1, { writers: 2 });
+    const payers = Array.from({ length: 80 }, (_, i) => entity(`payer-${i}`));
+    for (const payer of payers) await a!.ledger.mint(payer, 100n, `fund-${payer}`);
+    const commitsBefore = a!.store.stats().commits;
+    // at once: even payers pay bob 60, odd ones ask for more than they have
+    const outcomes = await Promise.all(
+      payers.map((payer, i) =>
+        a!.ledger.transfer({ sender: payer, request: request(bob, i % 2 === 0 ? 60n : 101n, 'pay', 1n), resumed: false }),
+      ),
+    );
+    const results = outcomes.map((outcome) => expectResponse(outcome).result);
+    expect(results).toEqual(payers.map((_, i) => (i % 2 === 0 ? 'success' : 'insufficientFunds')));
+    const stats = a!.store.stats();
+    expect(stats.commits - commitsBefore).toBeLessThan(80);
+    expect(stats.batchedWorks).toBeGreaterThan(0);
+    expect(await a!.ledger.balance(bob)).toBe(40n * 60n);
+    expect(await a!.ledger.totals()).toMatchObject({ sum: 0n, transfers: 80 + 40, negativeAccounts: [] });
+  });
+
+  it('a work that throws inside a batch fails alone; the batch\'s other works commit', async () => {
+    const { url, nodes: [a] } = await nodes(1, { writers: 1 });
+    await a!.ledger.mint(alice, 1000n, 'issue');
+    const payments = Array.from({ length: 30 }, (_, i) =>
+      a!.ledger.transfer({ sender: alice, request: request(bob, 1n, `pay-${i}`, BigInt(i + 1)), resumed: false }),
+    );
+    const failing = a!.store.transaction(
+      async (tx) => {
+        await tx.recordRequest(bob, 77n, { bodyHash: 'x'.repeat(64), result: 'insufficientFunds', fee: 0n });
+        throw new Error('this work fails after it wrote');
+      },
+      { lock: [bob] },
+    );
+    await expect(failing).rejects.toThrow('this work fails after it wrote');
+    const results = (await Promise.all(payments)).map((outcome) => expectResponse(outcome).result);
+    expect(results.every((r) => r === 'success')).toBe(true);
+    expect(a!.store.stats().batchesRedone).toBeGreaterThan(0);
+    expect(await sql(url, "SELECT 1 FROM requests WHERE counter = 77")).toEqual([]);
+    expect(await a!.ledger.balance(bob)).toBe(30n);
+    expect((await a!.ledger.totals()).sum).toBe(0n);
+  });
+});
+
 describe('durability', () => {
   it('refuses a database that acknowledges commits before they are durable, unless told', async () => {
     const url = await createDatabase(inject('postgresUrl'));

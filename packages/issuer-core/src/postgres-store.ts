@@ -1,9 +1,11 @@
 // The PostgreSQL storage adapter (node-postgres): rows only, no rules, for an issuer that runs
-// several stateless nodes on one database. Each work runs in its own READ COMMITTED
-// transaction that first locks the accounts it may write, in ascending id order (no deadlock
-// between opposite transfers), and resolves only after COMMIT returned with
-// synchronous_commit on. Deposits committed here are announced to the other nodes by
-// LISTEN/NOTIFY, batched and sent outside the transfers' transactions.
+// several stateless nodes on one database. Works run in READ COMMITTED transactions that first
+// lock the accounts they may write, in ascending id order (no deadlock between opposite
+// transfers), and resolve only after COMMIT returned with synchronous_commit on. Group commit:
+// a few writer transactions at a time each take a batch of the queued works, lock all their
+// accounts at once and commit them together, so one WAL flush serves many transfers. Deposits
+// committed here are announced to the other nodes by LISTEN/NOTIFY, batched and sent outside
+// the transfers' transactions.
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Deposit, TransferResult } from '@lcp/protocol';
@@ -27,6 +29,13 @@ export interface PostgresStoreOptions {
   /** Connections for transactions (default 32). */
   poolSize?: number;
   /**
+   * Group commit: how many batches may be in flight at once (default 4), each one transaction
+   * on one connection. 0 runs every work in its own transaction.
+   */
+  writers?: number;
+  /** The most works one batch commits together (default 64). */
+  maxBatch?: number;
+  /**
    * Open even if the server would acknowledge a commit before it is on disk (synchronous_commit
    * off, fsync off, full_page_writes off). Only for throwaway ledgers: answers could be lost.
    */
@@ -49,6 +58,11 @@ export interface PostgresStoreOptions {
 export interface PostgresStoreStats {
   /** Transactions committed. */
   commits: number;
+  /** Works committed in a shared (group) commit, and the largest such batch. */
+  batchedWorks: number;
+  largestBatch: number;
+  /** Batches rolled back (a work threw, a deadlock, a lost connection): their works ran again alone. */
+  batchesRedone: number;
   /** Works re-run after a deadlock, a serialization failure or a lost connection before COMMIT. */
   retries: number;
   /** Deadlocks PostgreSQL reported (each retried). */
@@ -115,6 +129,8 @@ const CHANNEL = 'lcp_deposits';
 const DEFAULT_STATEMENT_LIMIT = 1000;
 const MAX_STATEMENT_LIMIT = 10_000;
 const MAX_ATTEMPTS = 8;
+const DEFAULT_WRITERS = 4;
+const DEFAULT_MAX_BATCH = 64;
 // NOTIFY payloads must stay under 8000 bytes; 64-hex ids with a separator are 65 bytes
 const IDS_PER_NOTIFY = 100;
 const MAX_PENDING_NOTIFY = 10_000;
@@ -139,6 +155,17 @@ const types = {
     return pg.types.getTypeParser(oid, format ?? 'text');
   }) as typeof pg.types.getTypeParser,
 };
+
+interface Work {
+  work: (tx: LedgerTx) => Promise<unknown>;
+  /** The accounts the work may write. */
+  lock: readonly string[];
+}
+
+interface Job extends Work {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
 
 interface AccountRow { id: string; balance: bigint; last_counter: bigint; deposit_sequence: bigint; acknowledged: bigint }
 
@@ -403,7 +430,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw error;
   }
 
-  const stats = { commits: 0, retries: 0, deadlocks: 0, notifications: 0, notifiedDeposits: 0, received: 0, listens: 0 };
+  const stats = { commits: 0, batchedWorks: 0, largestBatch: 0, batchesRedone: 0, retries: 0, deadlocks: 0, notifications: 0, notifiedDeposits: 0, received: 0, listens: 0 };
   let closed = false;
   let shardCursor = Math.floor(Math.random() * FEE_SHARDS);
   const nextShard = (): number => (shardCursor = (shardCursor + 1) % FEE_SHARDS);
@@ -522,14 +549,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   await listen();
 
   // ---- transactions ----
-  async function attempt<T>(work: (tx: LedgerTx) => Promise<T>, lock: readonly string[]): Promise<{ value: T; deposited: Set<string> }> {
+  /** Runs `works` in one transaction, every account any of them may write locked first, in id order. */
+  async function attempt(works: readonly Work[], shard: number): Promise<{ values: unknown[]; deposited: Set<string> }> {
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
     } catch (error) {
       throw new StoreUnavailableError('the database cannot be reached', false, { cause: error });
     }
-    const tx = new PostgresTx(client, now, nextShard);
+    const deposited = new Set<string>();
     let committing = false;
     let broken: unknown;
     // A connection that dies between two queries emits 'error' on the checked-out client; the
@@ -538,21 +566,29 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       broken = error;
     };
     client.on('error', onError);
+    const txOf = (): PostgresTx => new PostgresTx(client, now, () => shard);
+    let tx: PostgresTx | undefined;
     try {
       await client.query('BEGIN');
-      await tx.lock(lock);
-      const value = await work(tx);
-      tx.end();
-      if (notifyInTransaction && tx.deposited.size > 0) {
-        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, `${nodeId} ${[...tx.deposited].join(',')}`]);
+      if (works.length > 1) await txOf().lock(works.flatMap((w) => w.lock));
+      const values: unknown[] = [];
+      for (const { work, lock } of works) {
+        tx = txOf();
+        await tx.lock(lock); // in a batch: rows already locked, read again after the works before wrote
+        values.push(await work(tx));
+        tx.end();
+        for (const recipient of tx.deposited) deposited.add(recipient);
+      }
+      if (notifyInTransaction && deposited.size > 0) {
+        await client.query('SELECT pg_notify($1, $2)', [CHANNEL, `${nodeId} ${[...deposited].join(',')}`]);
         stats.notifications += 1;
       }
       committing = true;
       await client.query('COMMIT');
       stats.commits += 1;
-      return { value, deposited: tx.deposited };
+      return { values, deposited };
     } catch (error) {
-      tx.end();
+      tx?.end();
       if (isGone(error)) {
         broken = error;
         // Lost during COMMIT: it may have committed. Not re-run here; the client retransmits
@@ -575,14 +611,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     }
   }
 
-  async function run<T>(work: (tx: LedgerTx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-    if (closed) throw new Error('the ledger store is closed');
-    const lock = options.lock ?? [];
+  /** One work in its own transaction, re-run after a deadlock, a conflict or a connection lost before COMMIT. */
+  async function runAlone(work: Work): Promise<unknown> {
     for (let tries = 1; ; tries += 1) {
       try {
-        const { value, deposited } = await attempt(work, lock);
+        const { values, deposited } = await attempt([work], nextShard());
         if (deposited.size > 0 && !notifyInTransaction) announce(deposited);
-        return value;
+        return values[0];
       } catch (error) {
         const code = (error as { code?: string }).code;
         const retry = error instanceof ConflictError || (code !== undefined && RETRY_CODES.has(code));
@@ -593,6 +628,56 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         await sleep(Math.min(50, tries * tries) * Math.random());
       }
     }
+  }
+
+  // Group commit: works queue while `writers` batches are in flight; the next free writer takes
+  // up to `maxBatch` of them. A batch shares one fee shard, so concurrent batches never wait on
+  // each other's shard row.
+  const writers = options.writers ?? DEFAULT_WRITERS;
+  const maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+  const queue: Job[] = [];
+  let busyWriters = 0;
+
+  function pump(): void {
+    while (busyWriters < writers && queue.length > 0) {
+      busyWriters += 1;
+      void runBatch(queue.splice(0, maxBatch)).finally(() => {
+        busyWriters -= 1;
+        pump();
+      });
+    }
+  }
+
+  async function runBatch(batch: Job[]): Promise<void> {
+    const settle = (job: Job): Promise<void> => runAlone(job).then(job.resolve, job.reject);
+    if (batch.length === 1) return settle(batch[0] as Job);
+    try {
+      const { values, deposited } = await attempt(batch, nextShard());
+      stats.batchedWorks += batch.length;
+      stats.largestBatch = Math.max(stats.largestBatch, batch.length);
+      if (deposited.size > 0 && !notifyInTransaction) announce(deposited);
+      batch.forEach((job, index) => job.resolve(values[index]));
+    } catch (error) {
+      if (error instanceof StoreUnavailableError && error.duringCommit) {
+        for (const job of batch) job.reject(error);
+        return;
+      }
+      // Nothing of the batch was committed (a work threw, a deadlock, the connection was lost
+      // before COMMIT): each work runs again alone, in the batch's order, so one work's failure
+      // is only its own.
+      stats.batchesRedone += 1;
+      for (const job of batch) await settle(job);
+    }
+  }
+
+  function run<T>(work: (tx: LedgerTx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+    if (closed) return Promise.reject(new Error('the ledger store is closed'));
+    const lock = options.lock ?? [];
+    if (writers === 0) return runAlone({ work, lock }) as Promise<T>;
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ work, lock, resolve: resolve as (value: unknown) => void, reject });
+      pump();
+    });
   }
 
   function track<T>(promise: Promise<T>): Promise<T> {
