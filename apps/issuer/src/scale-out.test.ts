@@ -16,7 +16,7 @@ import * as soap from 'soap';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { IssuerClient, MemoryStateStore } from '@lcp/client';
 import { startIssuer, type RunningIssuer } from './app.js';
-import { createDatabase, startPostgres, type RunningPostgres } from './bench/postgres-container.js';
+import { createDatabase, startPostgres, type RunningPostgres } from '@lcp/issuer-core/postgres-container';
 import { initCurrency, loadCurrency } from './currency.js';
 import { createLogger } from './logger.js';
 import { demoCa, faultOf, loopback, newHolder, type TestHolder } from './test-support.js';

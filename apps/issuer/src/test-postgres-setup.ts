@@ -1,7 +1,7 @@
 // vitest globalSetup: one PostgreSQL container for the run; tests read its URL with
-// inject('postgresUrl') and make their own database in it (bench/postgres-container.ts).
+// inject('postgresUrl') and make their own database in it (@lcp/issuer-core/postgres-container).
 import type { TestProject } from 'vitest/node';
-import { startPostgres } from './bench/postgres-container.js';
+import { startPostgres } from '@lcp/issuer-core/postgres-container';
 
 declare module 'vitest' {
   export interface ProvidedContext {

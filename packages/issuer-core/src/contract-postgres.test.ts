@@ -4,7 +4,7 @@ import { afterEach, inject } from 'vitest';
 import { createIssuerLedger } from './issuer.js';
 import { openPostgresStore } from './postgres-store.js';
 import { describeLedgerContract } from './test-contract.js';
-import { createSchema } from './test-postgres.js';
+import { createSchema } from './bench/postgres-container.js';
 import { settings } from './test-support.js';
 import type { IssuerLedger } from './types.js';
 

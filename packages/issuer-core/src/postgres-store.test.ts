@@ -5,7 +5,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { EntityId } from '@lcp/protocol';
 import { createIssuerLedger } from './issuer.js';
 import { NotDurableError, openPostgresStore, type PostgresLedgerStore, type PostgresStoreOptions } from './postgres-store.js';
-import { createDatabase } from './test-postgres.js';
+import { createDatabase } from './bench/postgres-container.js';
 import { entity, expectDeposits, expectResponse, request, settings } from './test-support.js';
 import type { IssuerLedger } from './types.js';
 

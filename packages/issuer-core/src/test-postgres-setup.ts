@@ -1,7 +1,7 @@
 // vitest globalSetup: one PostgreSQL container for the whole run; tests get its URL with
 // inject('postgresUrl') and make a database of their own from it.
 import type { TestProject } from 'vitest/node';
-import { startPostgres } from './test-postgres.js';
+import { startPostgres } from './bench/postgres-container.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -20,7 +20,7 @@ import { initCurrency, loadCurrency } from '../currency.js';
 import { demoCa } from '../testing.js';
 import { quantile, runClosedLoop, type Operation } from './closed-loop.js';
 import { newHolders, type BenchHolder } from './holders.js';
-import { createDatabase, startPostgres, type RunningPostgres } from './postgres-container.js';
+import { createDatabase, startPostgres, type RunningPostgres } from '@lcp/issuer-core/postgres-container';
 import { fixed, int, machine, percent, table } from './report.js';
 import { getDepositsRequest, transferRequestsTo } from './requests.js';
 import { TlsHttpConnection } from './tls-http.js';

@@ -1,4 +1,5 @@
-// PostgreSQL in a container for the scale-out tests and the PostgreSQL benchmark: the image
+// PostgreSQL in a container for the PostgreSQL tests and benchmarks (here and in apps/issuer,
+// as @lcp/issuer-core/postgres-container): the image
 // docker/postgres/Dockerfile makes (built here if missing, FROM lcp-base/debian:12 when
 // docker/base-images.sh made it, else from the official debian:bookworm-slim), run by
 // testcontainers. Needs a Docker engine (`sh docker/engine.sh`).
@@ -66,17 +67,34 @@ export async function startPostgres(options: { hostPort?: number; args?: string[
   return { container, url, directUrl, stop: async () => void (await container.stop({ timeout: 5_000 })) };
 }
 
-/** Creates an empty database next to the one `adminUrl` names and returns its URL. */
-export async function createDatabase(adminUrl: string, prefix = 'issuer'): Promise<string> {
-  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+async function create(adminUrl: string, kind: 'DATABASE' | 'SCHEMA', name: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${name}`);
+    await client.query(`CREATE ${kind} ${name}`);
   } finally {
     await client.end();
   }
+}
+
+/** Creates an empty database next to the one `adminUrl` names and returns its URL. */
+export async function createDatabase(adminUrl: string, prefix = 'issuer'): Promise<string> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await create(adminUrl, 'DATABASE', name);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/**
+ * Creates an empty schema in the database `adminUrl` names and returns a URL whose connections
+ * use it (search_path): much cheaper than a database per ledger. Ledgers in one database share
+ * its notification channel, so use a database of its own where notifications are counted.
+ */
+export async function createSchema(adminUrl: string, prefix = 'ledger'): Promise<string> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await create(adminUrl, 'SCHEMA', name);
+  const url = new URL(adminUrl);
+  url.searchParams.set('options', `-c search_path=${name}`);
   return url.toString();
 }
