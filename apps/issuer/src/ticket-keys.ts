@@ -9,8 +9,6 @@ import type { Logger } from './logger.js';
 const RETRY_MS = 1000;
 
 export interface SharedTicketKeys {
-  /** The epoch whose key is in use. */
-  epoch(): bigint;
   stop(): void;
 }
 
@@ -53,7 +51,6 @@ export async function shareTicketKeys(
   schedule(untilNextEpoch());
 
   return {
-    epoch: () => current,
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -406,6 +406,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   pool.on('error', (error) => warn('an idle database connection failed', error));
   const notifier = new pg.Pool({ ...config, max: 1 });
   notifier.on('error', (error) => warn('the notifying connection failed', error));
+  // A notification needs no durable commit (a lost one is made good by the waiters' re-query),
+  // so its transaction does not wait for a WAL flush.
+  notifier.on('connect', (client) => void client.query('SET synchronous_commit TO off').catch(() => undefined));
 
   let durability: Durability;
   let schemaVersion: number;
