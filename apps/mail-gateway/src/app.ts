@@ -1,19 +1,23 @@
 // startMailGateway(config): the pay-to-send SMTP gateway in-process, returning a handle that
 // closes it. main.ts, the tests and the benchmark (and later the container) start it here.
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo, LookupFunction } from 'node:net';
 import { LcpNetworkError, Wallet } from '@lcp/client';
 import { createHolderCertificate, generateIdentity, loadOrCreateIdentity, privateKeyPem, type Identity } from '@lcp/crypto';
 import { formatAmount } from '@lcp/protocol';
+import { BankApi } from './bank-api.js';
+import { BankPayments } from './bank-payments.js';
 import type { MailGatewayConfig } from './config.js';
 import { DepositCollector } from './deposit-collector.js';
+import { ExpirySweep, type SweepReport } from './expiry-sweep.js';
 import { recipientsApi, type RefundOutcome } from './http-api.js';
 import { createLogger, type Logger } from './logger.js';
-import { readPolicy } from './policy.js';
+import { PolicyError, readPolicy } from './policy.js';
 import { PostageBook } from './postage-book.js';
 import { PostageDesk } from './postage-desk.js';
+import { refundTransactionId, Refunds } from './refunds.js';
 import { Relay } from './relay.js';
 import { createSmtpGateway } from './smtp-gateway.js';
 
@@ -22,6 +26,8 @@ export interface MailGatewayOptions {
   /** Name resolution override for issuers (tests use loopback). */
   lookup?: LookupFunction;
   now?: () => number;
+  /** HTTPS port of a bank's domain for its name documents (tests; 443 otherwise). */
+  namePort?: (domain: string) => number | undefined;
 }
 
 export interface RunningMailGateway {
@@ -30,6 +36,8 @@ export interface RunningMailGateway {
   readonly port: number;
   /** The recipients' interface, e.g. http://127.0.0.1:7470 */
   readonly apiUrl: string;
+  /** One sweep of expired quotes now (refunds postage paid but never used); the timer runs it too. */
+  sweep(): Promise<SweepReport>;
   close(): Promise<void>;
 }
 
@@ -66,13 +74,29 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
   const credentials = { certPem: await holderCertificate(config.certificatePath, identity), keyPem: privateKeyPem(identity) };
   const caPem = config.issuerCaPath ? await readFile(config.issuerCaPath, 'utf8') : undefined;
 
+  const bankCaPem = config.bankCaPath ? await readFile(config.bankCaPath, 'utf8') : undefined;
+  const banks = new Map<string, BankApi>();
+  for (const account of config.bankAccounts) {
+    const token = account.token ?? (await readFile(account.tokenPath as string, 'utf8')).trim();
+    banks.set(account.name, new BankApi({ url: account.url, token, ...(bankCaPem ? { caPem: bankCaPem } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) }));
+  }
+  for (const rule of policy.recipients.values()) {
+    if (rule.payee && !banks.has(rule.payee)) {
+      throw new PolicyError(`the policy names the payee ${rule.payee} for ${rule.owner}: give its bank token in LCP_MAIL_BANK_ACCOUNTS`);
+    }
+  }
+  const scaleOf = (currency: string) => policy.currencies.get(currency)?.scale ?? 2;
+
   const book = new PostageBook(config.databasePath);
   const wallet = new Wallet({ credentials, dir: config.walletDir, ...(caPem ? { caPem } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) });
-  const clientFor = (currency: string) => wallet.issuer(currency, { scale: policy.currencies.get(currency)?.scale ?? 2 });
+  // no retries inside the client: the collector asks again by itself, a refund answers "ask again",
+  // and a closing gateway is not kept waiting by a long-poll sent again after its sockets closed
+  const clientFor = (currency: string) => wallet.issuer(currency, { scale: policy.currencies.get(currency)?.scale ?? 2, retries: 0 });
   const collector = new DepositCollector(book, log, now);
   for (const currency of policy.currencies.keys()) collector.start(currency, () => clientFor(currency));
 
-  const desk = new PostageDesk({ policy, book, collector, payee: identity.id, quoteSeconds: config.quoteSeconds, paymentWaitMs: config.paymentWaitMs, now });
+  const bankPayments = new Map([...banks].map(([name, api]) => [name, new BankPayments(api, scaleOf)] as const));
+  const desk = new PostageDesk({ policy, book, collector, payee: identity.id, banks: bankPayments, quoteSeconds: config.quoteSeconds, paymentWaitMs: config.paymentWaitMs, now });
   const relay = new Relay({ ...config.downstream, name: config.hostname });
   const smtp = createSmtpGateway({
     hostname: config.hostname,
@@ -87,7 +111,19 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
   });
   smtp.on('error', (error) => log.warn({ err: error.message }, 'smtp connection error'));
 
-  const refundOnce = async (ref: string, recipient: string): Promise<RefundOutcome> => {
+  const refunds = new Refunds({
+    book,
+    clientFor,
+    banks,
+    names: { ...(bankCaPem ? { caPem: bankCaPem } : {}), ...(options.lookup ? { lookup: options.lookup } : {}), ...(options.namePort ? { port: options.namePort } : {}) },
+    scaleOf,
+    log,
+    now,
+  });
+  const sweeper = new ExpirySweep({ book, desk, refunds, banks, scaleOf, graceSeconds: config.refundGraceSeconds, log, now });
+
+  // "I wanted this": the recipient's share goes back to the sender
+  const refund = async (ref: string, recipient: string): Promise<RefundOutcome> => {
     const quote = book.quote(ref);
     const currency = quote?.paidCurrency;
     const share = currency ? quote?.shares[recipient]?.[currency] : undefined;
@@ -95,42 +131,33 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
       return { status: 404, body: { code: 'notPaid', status: 404, title: 'no paid message with this reference for this recipient' } };
     }
     if (!quote.refundTo) return { status: 409, body: { code: 'noRefundAddress', status: 409, title: 'the sender gave no X-LCP-Refund-To' } };
-    const tag = createHash('sha256').update(recipient).digest('hex').slice(0, 12);
-    const row = book.beginRefund({ ref, recipient, currency, amount: share, refundTo: quote.refundTo, transactionId: `refund_${ref}_${tag}` }, now());
-    const scale = policy.currencies.get(currency)?.scale ?? 2;
-    const answer = { reference: ref, recipient, to: row.refundTo, amount: formatAmount(row.amount, scale), currency };
-    if (row.state === 'paid') return { status: 200, body: { ...answer, result: 'success', repeated: true } };
+    const order = { ref, recipient, currency, amount: share, refundTo: quote.refundTo, transactionId: refundTransactionId(ref, recipient), ...(quote.payee ? { payee: quote.payee } : {}) };
+    let outcome;
     try {
-      const client = await clientFor(currency);
-      const { result } = await client.transferFunds({ recipient: row.refundTo, amount: row.amount, transactionId: row.transactionId });
-      book.finishRefund(ref, recipient, result === 'success' ? 'paid' : 'failed', result);
-      return { status: result === 'success' ? 200 : 502, body: { ...answer, result } };
+      outcome = await refunds.refund(order);
     } catch (error) {
-      if (error instanceof LcpNetworkError) {
-        // still pending in the client: asking again sends the same order with its counter, never twice
-        return { status: 504, body: { code: 'refundOutcomeUnknown', status: 504, title: 'no answer from the issuer yet: ask again' } };
-      }
-      book.finishRefund(ref, recipient, 'failed', 'refused');
-      log.warn({ err: (error as Error).message }, 'refund refused by the issuer');
-      return { status: 502, body: { code: 'issuerRefused', status: 502, title: 'the issuer refused the refund' } };
+      if (!(error instanceof LcpNetworkError)) throw error;
+      return { status: 504, body: { code: 'refundOutcomeUnknown', status: 504, title: 'no answer from the issuer yet: ask again' } };
     }
-  };
-
-  // two requests for one refund at once share the first one's transfer: a second transfer
-  // would get a new counter and pay again
-  const refunding = new Map<string, Promise<RefundOutcome>>();
-  const refund = (ref: string, recipient: string): Promise<RefundOutcome> => {
-    const key = `${ref}\n${recipient}`;
-    let running = refunding.get(key);
-    if (!running) {
-      running = refundOnce(ref, recipient).finally(() => refunding.delete(key));
-      refunding.set(key, running);
+    const { row, repeated } = outcome;
+    const answer = { reference: ref, recipient, to: row.refundTo, amount: formatAmount(row.amount, scaleOf(currency)), currency, ...(quote.payee ? { from: quote.payee } : {}) };
+    switch (row.state) {
+      case 'paid':
+        return { status: 200, body: { ...answer, result: 'success', ...(repeated ? { repeated: true } : {}) } };
+      case 'failed':
+        return { status: 502, body: { ...answer, code: 'refundFailed', status: 502, title: 'the refund was refused', result: row.result } };
+      case 'sending':
+        return { status: 504, body: { code: 'refundOutcomeUnknown', status: 504, title: `no answer from ${quote.payee ? 'the bank' : 'the issuer'} yet: ask again` } };
+      case 'unknown':
+        return {
+          status: 409,
+          body: { code: 'refundOutcomeLost', status: 409, title: `a transfer started before a restart has no known outcome; it is not sent again: look for transactionId ${row.transactionId} in the statement` },
+        };
     }
-    return running;
   };
 
   const api = http.createServer(
-    recipientsApi({ policy, book, refund, scaleOf: (c) => policy.currencies.get(c)?.scale ?? 2, log }),
+    recipientsApi({ policy, book, refund, scaleOf, log }),
   );
   api.headersTimeout = 10_000;
   api.requestTimeout = 30_000;
@@ -156,13 +183,22 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
   }
   log.info({ port, apiPort, entityId: identity.id, domains: config.domains }, 'mail gateway started');
 
+  const sweep = () => sweeper.run();
+  const sweepNow = () => void sweep().catch((error: unknown) => log.error({ err: error }, 'sweep failed'));
+  const sweepTimer = config.sweepSeconds > 0 ? setInterval(sweepNow, config.sweepSeconds * 1000) : undefined;
+  sweepTimer?.unref();
+  if (sweepTimer) setImmediate(sweepNow); // refunds a crash left unsettled, and what expired while stopped
+
   let closing: Promise<void> | undefined;
   return {
     entityId: identity.id,
     port,
     apiUrl: `http://127.0.0.1:${apiPort}`,
+    sweep,
     close() {
       closing ??= (async () => {
+        clearInterval(sweepTimer);
+        await sweeper.idle();
         await Promise.all([
           new Promise<void>((resolve) => smtp.close(() => resolve())),
           new Promise<void>((resolve) => {

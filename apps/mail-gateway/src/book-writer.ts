@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 export type WriteOp =
   | { op: 'addQuote'; args: unknown[] }
   | { op: 'markDelivered'; args: unknown[] }
+  | { op: 'setRefundTo'; args: unknown[] }
   | { op: 'recordDeposits'; currency: string; deposits: { sequence: bigint; transactionId: string; amount: bigint }[]; now: number };
 
 export interface WriteRequest {
@@ -24,12 +25,13 @@ db.pragma('busy_timeout = 10000');
 db.defaultSafeIntegers(true);
 
 const addQuote = db.prepare(
-  `INSERT INTO quotes (ref, binding, sender, recipients, message_id, prices, shares, created_at, expires_at, state)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'quoted')`,
+  `INSERT INTO quotes (ref, binding, sender, recipients, message_id, prices, shares, created_at, expires_at, refund_to, payee, state)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'quoted')`,
 );
 const markDelivered = db.prepare(
-  "UPDATE quotes SET state = 'delivered', paid_currency = ?, paid_amount = ?, refund_to = ?, delivered_at = ? WHERE ref = ? AND state = 'quoted'",
+  "UPDATE quotes SET state = 'delivered', paid_currency = ?, paid_amount = ?, refund_to = COALESCE(?, refund_to), delivered_at = ? WHERE ref = ? AND state = 'quoted' AND swept_at IS NULL",
 );
+const setRefundTo = db.prepare("UPDATE quotes SET refund_to = ? WHERE ref = ? AND state = 'quoted' AND swept_at IS NULL");
 const insertDeposit = db.prepare('INSERT OR IGNORE INTO deposits (currency, sequence, transaction_id, amount, received_at) VALUES (?, ?, ?, ?, ?)');
 const acknowledged = db.prepare('SELECT sequence FROM acknowledged WHERE currency = ?');
 const setAcknowledged = db.prepare('INSERT INTO acknowledged (currency, sequence) VALUES (?, ?) ON CONFLICT (currency) DO UPDATE SET sequence = excluded.sequence');
@@ -41,6 +43,9 @@ function apply(write: WriteOp): unknown {
       return undefined;
     case 'markDelivered':
       return markDelivered.run(...write.args).changes === 1;
+    case 'setRefundTo':
+      setRefundTo.run(...write.args);
+      return undefined;
     case 'recordDeposits': {
       let highest = (acknowledged.get(write.currency) as { sequence: bigint } | undefined)?.sequence ?? 0n;
       for (const d of write.deposits) {

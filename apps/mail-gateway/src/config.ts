@@ -2,10 +2,37 @@
 // frozen. Nothing else in the app reads process.env; main.ts passes it in.
 import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
+import { paymentName } from './payees.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 const domain = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+/** The bank accounts that policy payees name: {"bob@bank.com": {"url": "https://bank.com", "tokenFile": "bob.token"}}. */
+const bankAccounts = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object such as {"bob@bank.com": {"tokenFile": "bob-bank.token"}}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.record(
+      z.string().refine((s) => paymentName(s) !== undefined, 'each key must be a payment name such as bob@bank.com'),
+      z
+        .object({
+          /** The bank's HTTPS origin; https://<the name's domain> by default. */
+          url: z.url({ protocol: /^https$/ }).optional(),
+          token: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be the bank token as the bank gave it').optional(),
+          tokenFile: z.string().min(1).optional(),
+        })
+        .strict()
+        .refine((a) => (a.token === undefined) !== (a.tokenFile === undefined), 'give exactly one of token and tokenFile'),
+    ),
+  );
 
 const schema = z.object({
   LCP_MAIL_HOME: z.string().min(1),
@@ -30,6 +57,10 @@ const schema = z.object({
   LCP_MAIL_PAYMENT_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   LCP_MAIL_QUOTE_SECONDS: positiveInt.default(24 * 3600),
   LCP_MAIL_API_PORT: port.default(7470),
+  LCP_MAIL_BANK_ACCOUNTS: bankAccounts.default({}),
+  LCP_MAIL_BANK_CA: z.string().min(1).optional(),
+  LCP_MAIL_SWEEP_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(300),
+  LCP_MAIL_REFUND_GRACE_SECONDS: z.coerce.number().int().min(0).max(30 * 24 * 3600).default(600),
   LCP_MAIL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -56,7 +87,24 @@ export interface MailGatewayConfig {
   quoteSeconds: number;
   /** The recipients' HTTP interface (refunds, correspondents), on 127.0.0.1 only. */
   apiPort: number;
+  /** Bank accounts of policy payees (bob@bank.com): where the gateway asks about payments and sends refunds from. */
+  bankAccounts: BankAccountConfig[];
+  /** Trust anchors for banks' certificates (payments API and name documents); the system's by default. */
+  bankCaPath?: string;
+  /** How often expired quotes are swept (paid but unused postage refunded); 0: never. */
+  sweepSeconds: number;
+  /** How long after its expiry a quote is left alone before the sweep looks at it. */
+  refundGraceSeconds: number;
   logLevel: string;
+}
+
+export interface BankAccountConfig {
+  /** The payment name, e.g. bob@bank.com */
+  name: string;
+  /** The bank's HTTPS origin, e.g. https://bank.com */
+  url: string;
+  token?: string;
+  tokenPath?: string;
 }
 
 export class ConfigError extends Error {
@@ -98,6 +146,18 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<M
     paymentWaitMs: c.LCP_MAIL_PAYMENT_WAIT_MS,
     quoteSeconds: c.LCP_MAIL_QUOTE_SECONDS,
     apiPort: c.LCP_MAIL_API_PORT,
+    bankAccounts: Object.entries(c.LCP_MAIL_BANK_ACCOUNTS).map(([key, a]) => {
+      const name = paymentName(key) as string;
+      return {
+        name,
+        url: a.url ?? `https://${name.slice(name.lastIndexOf('@') + 1)}`,
+        ...(a.token ? { token: a.token } : {}),
+        ...(a.tokenFile ? { tokenPath: inHome(a.tokenFile) } : {}),
+      };
+    }),
+    ...(c.LCP_MAIL_BANK_CA ? { bankCaPath: inHome(c.LCP_MAIL_BANK_CA) } : {}),
+    sweepSeconds: c.LCP_MAIL_SWEEP_SECONDS,
+    refundGraceSeconds: c.LCP_MAIL_REFUND_GRACE_SECONDS,
     logLevel: c.LCP_MAIL_LOG_LEVEL,
   });
 }

@@ -8,9 +8,21 @@ import type { Logger } from './logger.js';
 import type { PostageBook } from './postage-book.js';
 
 const LONG_POLL_MS = 20_000;
+
+export interface PaidAnswer {
+  currency: string;
+  amount: bigint;
+  /** Something arrived, less than the price. */
+  short?: boolean;
+}
+
+/** Where the desk learns whether a reference was paid: the gateway's own deposits, or a payee's bank. */
+export interface PaymentSource {
+  paid(transactionId: string, prices: Record<string, bigint>, waitMs: number): Promise<PaidAnswer | undefined>;
+}
 const RETRY_MS = 1_000;
 
-export class DepositCollector {
+export class DepositCollector implements PaymentSource {
   readonly #waiters = new Map<string, Set<() => void>>();
   readonly #loops: Promise<void>[] = [];
   #closed = false;
@@ -67,8 +79,8 @@ export class DepositCollector {
    * The amount paid with `transactionId` in any of `currencies` that covers its price, waiting
    * up to `waitMs` for it to arrive; undefined if none did.
    */
-  async paid(transactionId: string, prices: Record<string, bigint>, waitMs: number): Promise<{ currency: string; amount: bigint; short?: boolean } | undefined> {
-    const check = (): { currency: string; amount: bigint; short?: boolean } | undefined => {
+  async paid(transactionId: string, prices: Record<string, bigint>, waitMs: number): Promise<PaidAnswer | undefined> {
+    const check = (): PaidAnswer | undefined => {
       let short: { currency: string; amount: bigint; short: true } | undefined;
       for (const [currency, price] of Object.entries(prices)) {
         const amount = this.book.paid(currency, transactionId);

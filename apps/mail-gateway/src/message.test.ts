@@ -24,7 +24,13 @@ describe('messages', () => {
     expect(() => parseMessage(crlf('Message-ID: <a@b>\nMessage-ID: <c@d>\n\n'))).toThrow(/more than one/);
     expect(() => parseMessage(crlf('X-LCP-Payment: pst_short\n\n'))).toThrow(/X-LCP-Payment/);
     expect(() => parseMessage(crlf('X-LCP-Refund-To: nobody\n\n'))).toThrow(/entity id/);
+    expect(() => parseMessage(crlf('X-LCP-Refund-To: al ice@bank.com\n\n'))).toThrow(/payment name/);
     expect(() => parseMessage(crlf('Subject: a\nno colon here\n\n'))).toThrow(/field name/);
+  });
+
+  it('takes a refund address as an entity id or a payment name', () => {
+    expect(parseMessage(crlf(`X-LCP-Refund-To: ${'AB'.repeat(32)}\n\n`)).refundTo).toBe('ab'.repeat(32));
+    expect(parseMessage(crlf('X-LCP-Refund-To: alice@Bank.COM\n\n')).refundTo).toBe('alice@bank.com');
   });
 
   it('accepts plain addresses only', () => {
@@ -46,6 +52,12 @@ describe('the postage reply', () => {
     ]);
     expect(readPostageReply('550 5.7.1 Relaying denied')).toEqual([]);
   });
+
+  it('names a bank customer as the payee, and nothing else but a key', () => {
+    const line = (payee: string) => `550-5.7.0 LCP-Postage ref=pst_AAAAAAAAAAAAAAAAAAAAAA; amount=0.05; currency=http://money.com/lcp.wsdl; payee=${payee}; expires=2030-01-01T00:00:00Z`;
+    expect(readPostageReply(line('bob@bank.com'))).toMatchObject([{ payee: 'bob@bank.com' }]);
+    for (const bad of ['bob@', 'bob bank.com', 'AB'.repeat(32), 'bob@bank.com\u0000']) expect(readPostageReply(line(bad))).toEqual([]);
+  });
 });
 
 describe('configuration and policy', () => {
@@ -58,6 +70,19 @@ describe('configuration and policy', () => {
     expect(() => parseConfig({ ...base, LCP_MAIL_TLS_KEY: undefined })).toThrow(/LCP_MAIL_TLS_KEY/);
   });
 
+  it('reads the bank accounts of payees', () => {
+    const accounts = { 'Bob@Bank.com': { tokenFile: 'bob.token' }, 'carol@bank.example': { url: 'https://bank.example:8443', token: 'abc_DEF-1' } };
+    expect(parseConfig({ ...base, LCP_MAIL_BANK_ACCOUNTS: JSON.stringify(accounts) }).bankAccounts).toEqual([
+      { name: 'Bob@bank.com', url: 'https://bank.com', tokenPath: '/tmp/x/bob.token' },
+      { name: 'carol@bank.example', url: 'https://bank.example:8443', token: 'abc_DEF-1' },
+    ]);
+    for (const bad of ['not json', '{"bob": {"token": "x"}}', '{"bob@bank.com": {}}', '{"bob@bank.com": {"token": "a", "tokenFile": "b"}}', '{"bob@bank.com": {"url": "http://bank.com", "token": "a"}}']) {
+      expect(() => parseConfig({ ...base, LCP_MAIL_BANK_ACCOUNTS: bad })).toThrow(/LCP_MAIL_BANK_ACCOUNTS/);
+    }
+    expect(parseConfig(base)).toMatchObject({ bankAccounts: [], sweepSeconds: 300, refundGraceSeconds: 600 });
+    expect(() => parseConfig({ ...base, LCP_MAIL_REFUND_GRACE_SECONDS: '-1' })).toThrow(/LCP_MAIL_REFUND_GRACE_SECONDS/);
+  });
+
   it('checks prices against the currencies listed', () => {
     const wsdl = 'http://money.com/lcp.wsdl';
     const policy = parsePolicy({ currencies: { [wsdl]: { scale: 2 } }, recipients: { 'Bob@Example.org': { prices: { [wsdl]: '0.05' } } } }, 'test');
@@ -65,6 +90,15 @@ describe('configuration and policy', () => {
     expect(() => parsePolicy({ currencies: {}, recipients: { 'bob@example.org': { prices: { [wsdl]: '1' } } } }, 'test')).toThrow(/not listed/);
     expect(() => parsePolicy({ currencies: { [wsdl]: { scale: 2 } }, recipients: { 'bob@example.org': { prices: { [wsdl]: '0.001' } } } }, 'test')).toThrow(/prices/);
     expect(() => parsePolicy({ currencies: { [wsdl]: { scale: 2 } }, recipients: { 'bob@example.org': { prices: {} } } }, 'test')).toThrow(/at least one/);
+  });
+
+  it('takes a bank customer as a payee', () => {
+    const wsdl = 'http://money.com/lcp.wsdl';
+    const policy = parsePolicy({ currencies: { [wsdl]: { scale: 2 } }, recipients: { 'bob@example.org': { prices: { [wsdl]: '0.05' }, payee: 'bob@Bank.com' } } }, 'test');
+    expect(policy.recipients.get('bob@example.org')?.payee).toBe('bob@bank.com');
+    expect(() => parsePolicy({ currencies: { [wsdl]: { scale: 2 } }, recipients: { 'bob@example.org': { prices: { [wsdl]: '0.05' }, payee: 'ab'.repeat(32) } } }, 'test')).toThrow(
+      /payee: must be a payment name/,
+    );
   });
 });
 
@@ -76,5 +110,11 @@ describe('the sender CLI', () => {
     const max = ['--max', '0.10@http://money.com/lcp.wsdl'];
     await expect(runSendCli([...base, ...max, '--identity', '/nonexistent.pem'], {})).rejects.toThrow(/--identity needs --currency/);
     await expect(runSendCli([...base, ...max, '--identity', '/nonexistent.pem', '--currency', 'http://money.com/lcp.wsdl', '--scale', 'x'], {})).rejects.toThrow(UsageError);
+  });
+
+  it('pays from a bank with --bank-url and the token from the environment', async () => {
+    await expect(runSendCli([...base, '--bank-url', 'https://bank.com'], {})).rejects.toThrow(/LCP_POSTAGE_BANK_TOKEN is not set/);
+    await expect(runSendCli([...base, '--bank-url', 'http://bank.com'], { LCP_POSTAGE_BANK_TOKEN: 'x' })).rejects.toThrow(/https origin/);
+    await expect(runSendCli([...base, '--bank-url', 'https://bank.com', '--identity', '/x.pem', '--max', '1@http://m/lcp.wsdl'], {})).rejects.toThrow(/not both/);
   });
 });

@@ -1,13 +1,14 @@
 // The message as the gateway reads it: CRLF line endings only (a bare CR or LF is refused, which
 // also stops SMTP smuggling through the downstream MTA), a well-formed header block, and the few
 // headers postage depends on. Headers the gateway writes are removed from what senders send.
+import { payeeOrUndefined } from './payees.js';
+
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const MAX_HEADER_BYTES = 256 * 1024;
 const FIELD_NAME = /^[!-9;-~]+$/;
 const MESSAGE_ID = /^<[!-;=?-~]{1,250}>$/;
 /** Postage references are made by the gateway: the same alphabet on the way back. */
 export const REFERENCE = /^pst_[A-Za-z0-9_-]{22}$/;
-const ENTITY_ID = /^[0-9a-f]{64}$/;
 
 /** Headers only the gateway writes: removed from incoming messages. */
 export const GATEWAY_HEADER = 'X-LCP-Postage';
@@ -76,8 +77,9 @@ export function parseMessage(raw: Buffer): ParsedMessage {
   if (messageId !== undefined && !MESSAGE_ID.test(messageId)) throw new MessageFormatError('an unreadable Message-ID');
   const payment = single(fields, PAYMENT_HEADER.toLowerCase());
   if (payment !== undefined && !REFERENCE.test(payment)) throw new MessageFormatError(`an unreadable ${PAYMENT_HEADER} header`);
-  const refundTo = single(fields, REFUND_HEADER.toLowerCase())?.toLowerCase();
-  if (refundTo !== undefined && !ENTITY_ID.test(refundTo)) throw new MessageFormatError(`${REFUND_HEADER} must be an entity id (64 hex digits)`);
+  const refundText = single(fields, REFUND_HEADER.toLowerCase());
+  const refundTo = refundText === undefined ? undefined : payeeOrUndefined(refundText);
+  if (refundText !== undefined && !refundTo) throw new MessageFormatError(`${REFUND_HEADER} must be an entity id (64 hex digits) or a payment name such as alice@bank.com`);
   const inReplyTo = fields
     .filter((f) => f.lower === 'in-reply-to' || f.lower === 'references')
     .flatMap((f) => f.value.match(/<[^<>\s]{1,250}>/g) ?? []);

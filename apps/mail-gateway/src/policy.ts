@@ -1,12 +1,14 @@
 // Each protected recipient's postage policy, from a JSON file: the price in each currency it
 // accepts, its allow-list (known correspondents pass free) and the SHA-256 of its token for the
-// recipients' interface (refunds, correspondents). A key "@example.org" is the default for a
-// domain; a recipient in a served domain that no entry names receives mail free.
+// recipients' interface (refunds, correspondents), and optionally a payee: a bank customer
+// (bob@bank.com) that postage is paid to instead of the gateway's key. A key "@example.org" is
+// the default for a domain; a recipient in a served domain that no entry names receives mail free.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseAmount } from '@lcp/protocol';
 import { isAddress, normalizeAddress } from './addresses.js';
+import { paymentName } from './payees.js';
 
 const currencyUrl = z.url({ protocol: /^https?$/ });
 const decimal = z.string().regex(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'must be a plain decimal such as 0.05');
@@ -23,6 +25,8 @@ export const policySchema = z.object({
       /** Senders (addresses or @domains) whose mail passes free. */
       allow: z.array(owner).default([]),
       tokenSha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+      /** Postage goes to this bank customer (`bob@bank.com`) instead of the gateway's key. */
+      payee: z.string().refine((s) => paymentName(s) !== undefined, 'must be a payment name such as bob@bank.com').optional(),
     }),
   ),
 });
@@ -36,6 +40,8 @@ export interface RecipientPolicy {
   prices: Map<string, bigint>;
   allow: Set<string>;
   tokenHash?: string;
+  /** A bank customer's payment name (bob@bank.com); absent: the gateway's own key. */
+  payee?: string;
 }
 
 export interface Policy {
@@ -76,6 +82,7 @@ export function parsePolicy(document: unknown, source: string): Policy {
         prices,
         allow: new Set(r.allow.map(normalizeAddress)),
         ...(r.tokenSha256 ? { tokenHash: r.tokenSha256 } : {}),
+        ...(r.payee ? { payee: paymentName(r.payee) as string } : {}),
       });
     }
   }

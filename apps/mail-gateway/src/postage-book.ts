@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS quotes (
   message_id TEXT NOT NULL, prices TEXT NOT NULL, shares TEXT NOT NULL,
   created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('quoted', 'delivered')),
-  paid_currency TEXT, paid_amount INTEGER, refund_to TEXT, delivered_at INTEGER);
+  paid_currency TEXT, paid_amount INTEGER, refund_to TEXT, delivered_at INTEGER,
+  payee TEXT, swept_at INTEGER, sweep_result TEXT);
 CREATE INDEX IF NOT EXISTS quotes_by_binding ON quotes (binding, state, expires_at);
 CREATE TABLE IF NOT EXISTS deposits (
   currency TEXT NOT NULL, sequence INTEGER NOT NULL, transaction_id TEXT NOT NULL, amount INTEGER NOT NULL,
@@ -26,12 +27,30 @@ CREATE TABLE IF NOT EXISTS deposits (
 CREATE INDEX IF NOT EXISTS deposits_by_transaction ON deposits (currency, transaction_id);
 CREATE TABLE IF NOT EXISTS refunds (
   ref TEXT NOT NULL, recipient TEXT NOT NULL, currency TEXT NOT NULL, amount INTEGER NOT NULL, refund_to TEXT NOT NULL,
-  transaction_id TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('sending', 'paid', 'failed')), result TEXT,
-  created_at INTEGER NOT NULL, PRIMARY KEY (ref, recipient));
+  transaction_id TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('sending', 'paid', 'failed', 'unknown')), result TEXT,
+  created_at INTEGER NOT NULL, attempt INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (ref, recipient));
 CREATE TABLE IF NOT EXISTS acknowledged (currency TEXT PRIMARY KEY, sequence INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS correspondents (owner TEXT NOT NULL, address TEXT NOT NULL, PRIMARY KEY (owner, address));
 CREATE TABLE IF NOT EXISTS sent_messages (owner TEXT NOT NULL, message_id TEXT NOT NULL, PRIMARY KEY (owner, message_id));
 `;
+
+/** Books made before bank payees and the sweep: the columns and the refund state they lack. */
+function migrate(db: Database.Database): void {
+  const columns = new Set((db.prepare('PRAGMA table_info(quotes)').all() as { name: string }[]).map((c) => c.name));
+  for (const [name, type] of [['payee', 'TEXT'], ['swept_at', 'INTEGER'], ['sweep_result', 'TEXT']] as const) {
+    if (!columns.has(name)) db.exec(`ALTER TABLE quotes ADD COLUMN ${name} ${type}`);
+  }
+  db.exec('CREATE INDEX IF NOT EXISTS quotes_to_sweep ON quotes (state, swept_at, expires_at)');
+  const refundColumns = new Set((db.prepare('PRAGMA table_info(refunds)').all() as { name: string }[]).map((c) => c.name));
+  if (!refundColumns.has('attempt')) db.exec('ALTER TABLE refunds ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1');
+  const refunds = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'refunds'").get() as { sql: string } | undefined;
+  if (refunds && !refunds.sql.includes("'unknown'")) {
+    db.transaction(() => {
+      db.exec(refunds.sql.replace(/^CREATE TABLE (IF NOT EXISTS )?"?refunds"?/, 'CREATE TABLE refunds_new').replace("'failed')", "'failed', 'unknown')"));
+      db.exec('INSERT INTO refunds_new SELECT * FROM refunds; DROP TABLE refunds; ALTER TABLE refunds_new RENAME TO refunds');
+    })();
+  }
+}
 
 export interface Quote {
   ref: string;
@@ -50,6 +69,11 @@ export interface Quote {
   paidAmount?: bigint;
   refundTo?: string;
   deliveredAt?: number;
+  /** A bank customer's payment name the postage is paid to; absent: the gateway's key. */
+  payee?: string;
+  /** When the sweep settled this expired quote (refunded, or found unpaid). */
+  sweptAt?: number;
+  sweepResult?: string;
 }
 
 interface QuoteRow {
@@ -67,6 +91,9 @@ interface QuoteRow {
   paid_amount: bigint | null;
   refund_to: string | null;
   delivered_at: bigint | null;
+  payee: string | null;
+  swept_at: bigint | null;
+  sweep_result: string | null;
 }
 
 const amountsToJson = (m: Record<string, bigint>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.toString()]));
@@ -89,6 +116,9 @@ function toQuote(row: QuoteRow): Quote {
     ...(row.paid_amount !== null ? { paidAmount: row.paid_amount } : {}),
     ...(row.refund_to ? { refundTo: row.refund_to } : {}),
     ...(row.delivered_at !== null ? { deliveredAt: Number(row.delivered_at) } : {}),
+    ...(row.payee ? { payee: row.payee } : {}),
+    ...(row.swept_at !== null ? { sweptAt: Number(row.swept_at) } : {}),
+    ...(row.sweep_result ? { sweepResult: row.sweep_result } : {}),
   };
 }
 
@@ -99,9 +129,36 @@ export interface RefundRow {
   amount: bigint;
   refundTo: string;
   transactionId: string;
-  state: 'sending' | 'paid' | 'failed';
+  /** unknown: sent before a crash, with no way to tell whether it was paid; never sent again automatically. */
+  state: 'sending' | 'paid' | 'failed' | 'unknown';
   result?: string;
+  /** 1, then one more each time a failed refund is tried again (a new transfer). */
+  attempt: number;
 }
+
+type RefundDbRow = {
+  ref: string;
+  recipient: string;
+  currency: string;
+  amount: bigint;
+  refund_to: string;
+  transaction_id: string;
+  state: RefundRow['state'];
+  result: string | null;
+  attempt: bigint;
+};
+
+const toRefund = (row: RefundDbRow): RefundRow => ({
+  ref: row.ref,
+  recipient: row.recipient,
+  currency: row.currency,
+  amount: row.amount,
+  refundTo: row.refund_to,
+  transactionId: row.transaction_id,
+  state: row.state,
+  ...(row.result ? { result: row.result } : {}),
+  attempt: Number(row.attempt),
+});
 
 export class PostageBook {
   readonly #db: Database.Database;
@@ -123,6 +180,7 @@ export class PostageBook {
     this.#db.pragma('busy_timeout = 10000');
     this.#db.defaultSafeIntegers(true);
     this.#db.exec(SCHEMA);
+    migrate(this.#db);
     this.#quoteByRef = this.#sql('SELECT * FROM quotes WHERE ref = ?');
     this.#paidAmount = this.#sql('SELECT COALESCE(SUM(amount), 0) AS paid FROM deposits WHERE currency = ? AND transaction_id = ?');
     this.#writer = new Worker(writerUrl(), { workerData: { path } });
@@ -198,7 +256,7 @@ export class PostageBook {
   }
 
   /** Durable when it resolves. */
-  addQuote(q: Omit<Quote, 'state'>): Promise<void> {
+  addQuote(q: Omit<Quote, 'state' | 'sweptAt' | 'sweepResult'>): Promise<void> {
     return this.#write({
       op: 'addQuote',
       args: [
@@ -211,8 +269,15 @@ export class PostageBook {
         JSON.stringify(Object.fromEntries(Object.entries(q.shares).map(([r, s]) => [r, amountsToJson(s)]))),
         q.createdAt,
         q.expiresAt,
+        q.refundTo ?? null,
+        q.payee ?? null,
       ],
     });
+  }
+
+  /** Where the postage goes back (the latest X-LCP-Refund-To of a message bound to the quote); durable when it resolves. */
+  setRefundTo(ref: string, refundTo: string): Promise<void> {
+    return this.#write({ op: 'setRefundTo', args: [refundTo, ref] });
   }
 
   /** Marks a quote as having passed its message; false if it already had (used once). */
@@ -250,39 +315,49 @@ export class PostageBook {
       .slice(0, limit);
   }
 
-  /** Starts a refund: false when this recipient's share was already (being) refunded. */
-  beginRefund(r: Omit<RefundRow, 'state' | 'result'>, now: number): RefundRow {
-    return this.#db.transaction((): RefundRow => {
+  /** Starts a refund, durably, before any transfer: the row already there unless it had failed. */
+  beginRefund(r: Omit<RefundRow, 'state' | 'result' | 'attempt'>, now: number): RefundRow & { fresh: boolean } {
+    return this.#db.transaction((): RefundRow & { fresh: boolean } => {
       const existing = this.refund(r.ref, r.recipient);
-      if (existing && existing.state !== 'failed') return existing;
+      if (existing && existing.state !== 'failed') return { ...existing, fresh: false };
+      // a failed refund is tried again as a new transfer (the failed one moved nothing)
+      const attempt = (existing?.attempt ?? 0) + 1;
       this.#sql(
-          `INSERT INTO refunds (ref, recipient, currency, amount, refund_to, transaction_id, state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?)
-           ON CONFLICT (ref, recipient) DO UPDATE SET state = 'sending', result = NULL`,
-        )
-        .run(r.ref, r.recipient, r.currency, r.amount, r.refundTo, r.transactionId, now);
-      return { ...r, state: 'sending' };
+        `INSERT INTO refunds (ref, recipient, currency, amount, refund_to, transaction_id, state, created_at, attempt) VALUES (?, ?, ?, ?, ?, ?, 'sending', ?, ?)
+           ON CONFLICT (ref, recipient) DO UPDATE SET state = 'sending', result = NULL, attempt = excluded.attempt, refund_to = excluded.refund_to, amount = excluded.amount`,
+      ).run(r.ref, r.recipient, r.currency, r.amount, r.refundTo, r.transactionId, now, attempt);
+      return { ...r, state: 'sending', attempt, fresh: true };
     })();
   }
 
-  finishRefund(ref: string, recipient: string, state: 'paid' | 'failed', result: string): void {
+  finishRefund(ref: string, recipient: string, state: 'paid' | 'failed' | 'unknown', result: string): void {
     this.#sql('UPDATE refunds SET state = ?, result = ? WHERE ref = ? AND recipient = ?').run(state, result, ref, recipient);
   }
 
   refund(ref: string, recipient: string): RefundRow | undefined {
-    const row = this.#sql('SELECT * FROM refunds WHERE ref = ? AND recipient = ?').get(ref, recipient) as
-      | { ref: string; recipient: string; currency: string; amount: bigint; refund_to: string; transaction_id: string; state: RefundRow['state']; result: string | null }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      ref: row.ref,
-      recipient: row.recipient,
-      currency: row.currency,
-      amount: row.amount,
-      refundTo: row.refund_to,
-      transactionId: row.transaction_id,
-      state: row.state,
-      ...(row.result ? { result: row.result } : {}),
-    };
+    const row = this.#sql('SELECT * FROM refunds WHERE ref = ? AND recipient = ?').get(ref, recipient) as RefundDbRow | undefined;
+    return row && toRefund(row);
+  }
+
+  refundByTransactionId(transactionId: string): RefundRow | undefined {
+    const row = this.#sql('SELECT * FROM refunds WHERE transaction_id = ?').get(transactionId) as RefundDbRow | undefined;
+    return row && toRefund(row);
+  }
+
+  /** Refunds whose transfer was started and not answered (by this process or one before it). */
+  unsettledRefunds(): RefundRow[] {
+    return (this.#sql("SELECT * FROM refunds WHERE state = 'sending' ORDER BY created_at").all() as RefundDbRow[]).map(toRefund);
+  }
+
+  /** Quotes never used that expired before `before` and were not swept yet, oldest first. */
+  expiredQuotes(before: number, limit: number): Quote[] {
+    const rows = this.#sql("SELECT * FROM quotes WHERE state = 'quoted' AND swept_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?").all(before, limit) as QuoteRow[];
+    return rows.map(toQuote);
+  }
+
+  /** The sweep is done with this expired quote: `result` says what it found (unpaid, refunded, ...). */
+  markSwept(ref: string, result: string, now: number): void {
+    this.#sql("UPDATE quotes SET swept_at = ?, sweep_result = ? WHERE ref = ? AND state = 'quoted'").run(now, result, ref);
   }
 
   addCorrespondent(owner: string, address: string): void {

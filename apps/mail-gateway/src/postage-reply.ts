@@ -2,10 +2,11 @@
 // currency accepted, each "LCP-Postage" followed by key=value pairs; the other lines are for
 // people. For example:
 //   550-5.7.0 Postage due: bob@example.org accepts mail from unknown senders only with LCP postage.
-//   550-5.7.0 LCP-Postage ref=pst_...; amount=0.05; currency=http://money.com/lcp.wsdl; payee=<64 hex>; expires=2026-11-27T10:00:00Z
+//   550-5.7.0 LCP-Postage ref=pst_...; amount=0.05; currency=http://money.com/lcp.wsdl; payee=<64 hex or bob@bank.com>; expires=2026-11-27T10:00:00Z
 //   550 5.7.0 Pay the amount to the payee with transactionId=<ref>, then send the same message (same Message-ID) again with the header "X-LCP-Payment: <ref>".
 import { formatAmount, parseAmount } from '@lcp/protocol';
 import { PAYMENT_HEADER, REFERENCE } from './message.js';
+import { isEntityId, paymentName } from './payees.js';
 
 export interface PostageOffer {
   ref: string;
@@ -13,7 +14,7 @@ export interface PostageOffer {
   amount: string;
   /** The issuer's WSDL URL. */
   currency: string;
-  /** The entity id to pay. */
+  /** Who to pay: an entity id (64 hex), or a bank customer's payment name such as bob@bank.com. */
   payee: string;
   expires: string;
 }
@@ -48,7 +49,7 @@ export function readPostageReply(response: string): PostageOffer[] {
       if (eq > 0) pairs.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
     }
     const [ref, amount, currency, payee, expires] = ['ref', 'amount', 'currency', 'payee', 'expires'].map((k) => pairs.get(k));
-    if (!ref || !REFERENCE.test(ref) || !amount || !currency || !payee || !/^[0-9a-f]{64}$/.test(payee) || !expires) continue;
+    if (!ref || !REFERENCE.test(ref) || !amount || !currency || !payee || !(isEntityId(payee) || paymentName(payee) === payee) || !expires) continue;
     if (!parseAmount(amount, 18).ok) continue;
     offers.push({ ref, amount, currency, payee, expires });
   }

@@ -8,11 +8,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { hashPassword, parseConfig as parseBankConfig, startBank, type RunningBank } from '@lcp/bank';
 import { AgentClient, createApplicationToken, startAgent, parseConfig as parseAgentConfig, writePolicyDocument, type RunningAgent } from '@lcp/agent';
 import { loopbackLookup } from '@lcp/client';
 import { issueServerCertificate } from '@lcp/crypto';
 import { startTestIssuer as startSharedIssuer, type TestIssuer } from '@lcp/issuer/testing';
-import { startMailGateway, type RunningMailGateway } from './app.js';
+import { startMailGateway, type MailGatewayOptions, type RunningMailGateway } from './app.js';
 import { parseConfig } from './config.js';
 import { hashToken, type PolicyDocument } from './policy.js';
 
@@ -33,8 +34,10 @@ export async function startTestGateway(
   policy: PolicyDocument,
   downstreamPort: number,
   settings: Record<string, string> = {},
+  options: Omit<MailGatewayOptions, 'logger' | 'lookup'> = {},
+  home?: string,
 ): Promise<TestGateway> {
-  const home = await mkdtemp(join(tmpdir(), 'lcp-mail-'));
+  home ??= await mkdtemp(join(tmpdir(), 'lcp-mail-'));
   const tls = await issueServerCertificate(t.ca, { hostnames: ['mx.example.org'] });
   await writeFile(join(home, 'tls-cert.pem'), tls.certPem);
   await writeFile(join(home, 'tls-key.pem'), tls.keyPem, { mode: 0o600 });
@@ -53,14 +56,70 @@ export async function startTestGateway(
     LCP_MAIL_PAYMENT_WAIT_MS: '1000',
     ...settings,
   };
-  const gateway = await startMailGateway(parseConfig(env), { logger: silent, lookup: loopbackLookup });
+  const gateway = await startMailGateway(parseConfig(env), { logger: silent, lookup: loopbackLookup, ...options });
   return {
     gateway,
     home,
     env,
     async stop() {
       await gateway.close();
-      await rm(home, { recursive: true, force: true });
+      await rm(home as string, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestBank {
+  running: RunningBank;
+  /** https://bank.com:<port>, reached through loopback lookup. */
+  url: string;
+  /** For name documents: the bank's HTTPS port by domain. */
+  namePort: (domain: string) => number | undefined;
+  /** Opens an opaque account and gives a token with these scopes and a daily limit (minor units). */
+  customer(name: string, scopes: string[], dailyMax?: bigint): Promise<{ id: bigint; token: string }>;
+  balance(customerId: bigint): bigint;
+  stop(): Promise<void>;
+}
+
+/** A real bank.com on loopback in front of the test issuer, with a CA-signed certificate (the demo CA). */
+export async function startTestBank(t: TestIssuer, currency: Record<string, unknown> = {}): Promise<TestBank> {
+  const dir = await mkdtemp(join(tmpdir(), 'lcp-mail-bank-'));
+  const issued = await issueServerCertificate(t.ca, { hostnames: ['bank.com'] });
+  await writeFile(join(dir, 'cert.pem'), issued.certPem);
+  await writeFile(join(dir, 'key.pem'), issued.keyPem, { mode: 0o600 });
+  const running = await startBank(
+    parseBankConfig({
+      LCP_BANK_DOMAIN: 'bank.com',
+      LCP_BANK_HOST: '127.0.0.1',
+      LCP_BANK_PORT: '0',
+      LCP_BANK_DATA_DIR: join(dir, 'data'),
+      LCP_BANK_TLS_CERT: join(dir, 'cert.pem'),
+      LCP_BANK_TLS_KEY: join(dir, 'key.pem'),
+      LCP_BANK_CA: t.caPath,
+      LCP_BANK_CURRENCIES: JSON.stringify([{ wsdl: t.issuer.wsdlUrl, scale: 2, ...currency }]),
+      LCP_BANK_SECRET: 'a test secret that is long enough to pass',
+      LCP_BANK_OPERATOR_PASSWORD_HASH: await hashPassword('operator password 1', 10),
+      LCP_BANK_SCRYPT_LOG_N: '10',
+      LCP_BANK_RECONCILE_INTERVAL_MS: '600000',
+      LCP_BANK_LOG_LEVEL: 'silent',
+    }),
+    { logger: silent, lookup: loopbackLookup },
+  );
+  const bank = running.bank;
+  const currencyId = (bank.currencies.list[0] as { id: bigint }).id;
+  return {
+    running,
+    url: `https://bank.com:${running.port}`,
+    namePort: (d) => (d === 'bank.com' ? running.port : undefined),
+    async customer(name, scopes, dailyMax = 100_00n) {
+      const customer = await bank.customers.signUp({ name, password: `${name} password 1`, kind: 'opaque' });
+      if (!('id' in customer)) throw new Error(`sign-up of ${name} refused`);
+      const token = bank.tokens.create(customer.id, `mail-${name}`, scopes as never, [{ currencyId, dailyMax }]).secret;
+      return { id: customer.id, token };
+    },
+    balance: (customerId) => bank.balances({ id: customerId } as never)[0]?.balance ?? 0n,
+    async stop() {
+      await running.close();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -4,4 +4,4 @@ export * from './issuer-client.js';
 export * from './wallet.js';
 export * from './loopback-lookup.js';
 export * from './resolve.js';
-export * from './bounded-get.js';
+export * from './bounded-request.js';

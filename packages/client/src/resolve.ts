@@ -4,7 +4,7 @@
 // opaque banking, the userid. The certificate is what binds bank.com to that key.
 import type { LookupFunction } from 'node:net';
 import { isEntityId, isUserid, type EntityId } from '@lcp/protocol';
-import { boundedGet, BoundedGetError } from './bounded-get.js';
+import { boundedGet, BoundedGetError } from './bounded-request.js';
 
 /** Where `name@domain`'s documents live on `https://domain`. */
 export const NAME_DOCUMENT_PATH = '/.well-known/lcp/names/';

@@ -4,11 +4,13 @@
 // The agent token comes from the environment (LCP_POSTAGE_AGENT_TOKEN), never from arguments.
 // Or as an LCP holder directly, with its own key: --identity FILE --currency WSDL [--issuer-ca FILE]
 // [--state FILE] (the holder's counter and pending transfer; kept in memory without it).
+// Or from a bank account: --bank-url https://bank.com [--bank-ca FILE], with the bank token (scope
+// spend) in LCP_POSTAGE_BANK_TOKEN.
 import { readFile } from 'node:fs/promises';
 import { AgentClient } from '@lcp/agent';
 import { FileStateStore, IssuerClient } from '@lcp/client';
 import { createHolderCertificate, loadIdentity, privateKeyPem } from '@lcp/crypto';
-import { agentPayer, issuerPayer, sendWithPostage, type PostagePayer, type SendResult } from './send-with-postage.js';
+import { agentPayer, bankPayer, issuerPayer, sendWithPostage, type PostagePayer, type SendResult } from './send-with-postage.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -18,7 +20,9 @@ export const USAGE = `usage: lcp-postage send --server HOST:PORT --from ADDRESS 
          [--subject TEXT] [--text TEXT] [--message-id <ID>] [--agent-url URL] [--max AMOUNT@CURRENCY_WSDL]
          [--starttls] [--ca FILE] [--servername NAME]
          [--identity FILE --currency WSDL [--issuer-ca FILE] [--state FILE] [--scale N]]  (pay as a holder, no agent)
-environment: LCP_POSTAGE_AGENT_TOKEN (the agent's token for this application, when paying through it)`;
+         [--bank-url https://BANK [--bank-ca FILE]]  (pay from a bank account, no agent)
+environment: LCP_POSTAGE_AGENT_TOKEN (the agent's token for this application, when paying through it)
+             LCP_POSTAGE_BANK_TOKEN (a bank token of scope spend, with --bank-url)`;
 
 export async function runSendCli(argv: string[], env: Record<string, string | undefined>, out: (line: string) => void = console.log): Promise<SendResult> {
   const [command, ...rest] = argv;
@@ -53,10 +57,18 @@ export async function runSendCli(argv: string[], env: Record<string, string | un
   const messageId = one('--message-id');
   // paying with its own key, nothing but --max bounds what a gateway (or whoever answers) can ask
   if (one('--identity') && Object.keys(maxAmount).length === 0) throw new UsageError('--identity needs --max AMOUNT (the most postage to pay)');
+  const bankUrl = one('--bank-url');
+  if (bankUrl && one('--identity')) throw new UsageError('pay either from a bank (--bank-url) or as a holder (--identity), not both');
+  if (bankUrl && !/^https:\/\/[^/\s]+\/?$/.test(bankUrl)) throw new UsageError('--bank-url takes the bank\'s https origin, e.g. https://bank.com');
   const holder = one('--identity') ? await holderPayer(one) : undefined;
   let payer: PostagePayer;
   if (holder) payer = holder.payer;
-  else {
+  else if (bankUrl) {
+    const token = env.LCP_POSTAGE_BANK_TOKEN;
+    if (!token) throw new UsageError('LCP_POSTAGE_BANK_TOKEN is not set');
+    const bankCa = one('--bank-ca');
+    payer = bankPayer({ url: bankUrl, token, ...(bankCa ? { caPem: await readFile(bankCa, 'utf8') } : {}) });
+  } else {
     const token = env.LCP_POSTAGE_AGENT_TOKEN;
     if (!token) throw new UsageError('LCP_POSTAGE_AGENT_TOKEN is not set');
     payer = agentPayer(new AgentClient({ url: one('--agent-url') ?? 'http://127.0.0.1:7468', token }));

@@ -1,6 +1,6 @@
-// A GET over http or https that reads at most `maxBytes` and gives up after `timeoutMs`; TLS
-// certificates are verified (Node's default) against `caPem` or the system roots. Shared by
-// name resolution and by the storage node's questions to agents and banks.
+// A GET (or a POST of a small body) over http or https that reads at most `maxBytes` of the
+// answer and gives up after `timeoutMs`; TLS certificates are verified (Node's default) against
+// `caPem` or the system roots. Shared by name resolution and by the apps' calls to agents and banks.
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
@@ -11,6 +11,12 @@ export interface BoundedGetOptions {
   lookup?: LookupFunction;
   timeoutMs: number;
   maxBytes: number;
+}
+
+export interface BoundedRequestOptions extends BoundedGetOptions {
+  method?: 'GET' | 'POST';
+  /** Sent with its content-length; give its content-type in `headers`. */
+  body?: string;
 }
 
 /** Why a bounded GET failed: the answer was too large, or there was none (network, TLS, timeout). */
@@ -26,13 +32,19 @@ export class BoundedGetError extends Error {
 }
 
 export function boundedGet(url: URL, options: BoundedGetOptions): Promise<{ status: number; body: string }> {
+  return boundedRequest(url, options);
+}
+
+export function boundedRequest(url: URL, options: BoundedRequestOptions): Promise<{ status: number; body: string }> {
   const transport = url.protocol === 'https:' ? https : http;
+  const { body } = options;
   return new Promise((resolve, reject) => {
-    const request = transport.get(
+    const request = transport.request(
       url,
       {
+        method: options.method ?? 'GET',
         agent: false,
-        headers: options.headers ?? {},
+        headers: { ...options.headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
         timeout: options.timeoutMs,
         ...(options.caPem ? { ca: options.caPem } : {}),
         ...(options.lookup ? { lookup: options.lookup } : {}),
@@ -57,5 +69,6 @@ export function boundedGet(url: URL, options: BoundedGetOptions): Promise<{ stat
     request.on('error', (error) =>
       reject(error instanceof BoundedGetError ? error : new BoundedGetError('unreachable', `${url.host}: ${error.message}`, { cause: error })),
     );
+    request.end(body);
   });
 }

@@ -1,0 +1,165 @@
+// Paying postage back: to the sender's X-LCP-Refund-To (an entity id or a payment name such as
+// alice@bank.com), from the account the postage was paid to. Each refund is written to the book
+// (state "sending") before any transfer, and settled from there:
+// - from the gateway's key: a transferFundsRequest through @lcp/client, which saves its counter
+//   before sending; a refund found "sending" later is settled with the client's pending transfer
+//   (the same counter, so the issuer pays it once). If the client holds nothing for it (the answer
+//   came and the process stopped before booking it, or it was never sent) it becomes "unknown":
+//   never sent again by itself, for the operator to look up in the issuer's statement.
+// - from a payee's bank account: POST /api/v1/payments with an Idempotency-Key made of the
+//   refund's transactionId and attempt, so a repeated request gets the first one's answer.
+import { createHash } from 'node:crypto';
+import type { LookupFunction } from 'node:net';
+import { LcpFaultError, LcpNetworkError, NameResolutionError, resolve, type IssuerClient } from '@lcp/client';
+import { formatAmount, type TransferFundsResponse } from '@lcp/protocol';
+import { BankApiError, type BankApi } from './bank-api.js';
+import type { Logger } from './logger.js';
+import { isEntityId } from './payees.js';
+import type { PostageBook, RefundRow } from './postage-book.js';
+
+export interface RefundOrder {
+  ref: string;
+  /** The recipient whose share goes back, or `expired:<currency>` for postage of a quote never used. */
+  recipient: string;
+  currency: string;
+  amount: bigint;
+  refundTo: string;
+  transactionId: string;
+  /** The bank payee the postage was paid to; absent: the gateway's key. */
+  payee?: string;
+}
+
+export interface RefundOutcome {
+  row: RefundRow;
+  /** An earlier request had already settled it. */
+  repeated: boolean;
+}
+
+export interface RefundsOptions {
+  book: PostageBook;
+  clientFor(currency: string): Promise<IssuerClient>;
+  banks: ReadonlyMap<string, BankApi>;
+  /** How payment names in X-LCP-Refund-To are resolved for refunds from the gateway's key. */
+  names: { caPem?: string; lookup?: LookupFunction; port?: (domain: string) => number | undefined };
+  scaleOf(currency: string): number;
+  log: Logger;
+  now: () => number;
+}
+
+/** A transactionId for a refund: `refund_<ref>_<tag>`, the tag naming the recipient (or the expiry). */
+export const refundTransactionId = (ref: string, recipient: string): string =>
+  `refund_${ref}_${createHash('sha256').update(recipient).digest('hex').slice(0, 12)}`;
+
+export class Refunds {
+  /** Two requests for one refund at once share the first one's work. */
+  readonly #running = new Map<string, Promise<RefundOutcome>>();
+  /** Transfers from the gateway's key, one at a time: the client's pending transfer is then always the latest refund's. */
+  #keyChain: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly options: RefundsOptions) {}
+
+  refund(order: RefundOrder): Promise<RefundOutcome> {
+    const key = `${order.ref}\n${order.recipient}`;
+    let running = this.#running.get(key);
+    if (!running) {
+      running = (order.payee ? this.#fromBank(order, order.payee) : this.#fromKey(order)).finally(() => this.#running.delete(key));
+      this.#running.set(key, running);
+    }
+    return running;
+  }
+
+  /** A refund left "sending" (a crash, or no answer yet), settled the same way. */
+  retry(row: RefundRow, payee: string | undefined): Promise<RefundOutcome> {
+    return this.refund({ ...row, ...(payee ? { payee } : {}) });
+  }
+
+  async #fromBank(order: RefundOrder, payee: string): Promise<RefundOutcome> {
+    const { book, banks, now, log } = this.options;
+    const bank = banks.get(payee);
+    if (!bank) throw new Error(`no bank account is configured for the payee ${payee}`);
+    const row = book.beginRefund(order, now());
+    if (row.state !== 'sending') return { row, repeated: true };
+    let answer;
+    try {
+      answer = await bank.pay(
+        { to: row.refundTo, amount: formatAmount(row.amount, this.options.scaleOf(row.currency)), currency: row.currency, transactionId: row.transactionId },
+        `${row.transactionId}.${row.attempt}`,
+      );
+    } catch (error) {
+      if (!(error instanceof BankApiError)) throw error;
+      log.warn({ err: error.message, transactionId: row.transactionId }, 'no answer from the bank about a refund; it is asked again with the same key');
+      return { row, repeated: false };
+    }
+    if (answer.kind === 'pending') return { row, repeated: false };
+    const state = answer.kind === 'done' && answer.result === 'success' ? 'paid' : 'failed';
+    const result = answer.kind === 'done' ? answer.result : answer.code;
+    book.finishRefund(row.ref, row.recipient, state, result);
+    return { row: { ...row, state, result }, repeated: false };
+  }
+
+  #fromKey(order: RefundOrder): Promise<RefundOutcome> {
+    const run = this.#keyChain.then(() => this.#fromKeyNow(order));
+    this.#keyChain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #fromKeyNow(order: RefundOrder): Promise<RefundOutcome> {
+    const { book, now, log } = this.options;
+    const client = await this.options.clientFor(order.currency);
+    // first settle whatever transfer the client holds without an answer, on the refund it belongs to
+    // (LcpNetworkError: the issuer is not answering; nothing new is started)
+    for (let recovered = await client.recoverPending(); recovered; recovered = await client.recoverPending()) {
+      this.#book(recovered.order.transactionId, recovered.response);
+    }
+    const row = book.beginRefund(order, now());
+    if (row.state !== 'sending') return { row, repeated: true };
+    if (!row.fresh) {
+      // started before, and not in the client: its answer was lost with a crash, or it was never sent
+      const settled = book.refund(row.ref, row.recipient) as RefundRow;
+      if (settled.state !== 'sending') return { row: settled, repeated: true };
+      book.finishRefund(row.ref, row.recipient, 'unknown', 'outcomeUnknown');
+      log.error({ transactionId: row.transactionId }, 'a refund started before a restart has no known outcome; it is not sent again (see the issuer statement)');
+      return { row: { ...row, state: 'unknown', result: 'outcomeUnknown' }, repeated: false };
+    }
+    let target: { entityId: string; userid?: string };
+    try {
+      target = await this.#target(row.refundTo, row.currency);
+    } catch (error) {
+      const code = error instanceof NameResolutionError ? `refundTo${error.code[0]?.toUpperCase()}${error.code.slice(1)}` : 'refundToUnresolvable';
+      book.finishRefund(row.ref, row.recipient, 'failed', code);
+      return { row: { ...row, state: 'failed', result: code }, repeated: false };
+    }
+    try {
+      const response = await client.transferFunds({ recipient: target.entityId, amount: row.amount, transactionId: row.transactionId, ...(target.userid ? { userid: target.userid } : {}) });
+      return { row: this.#book(row.transactionId, response) ?? row, repeated: false };
+    } catch (error) {
+      if (error instanceof LcpNetworkError || (error instanceof LcpFaultError && error.retryable)) {
+        // still pending in the client: asking again sends the same transfer with its counter
+        return { row, repeated: false };
+      }
+      book.finishRefund(row.ref, row.recipient, 'failed', 'refused');
+      log.warn({ err: (error as Error).message }, 'refund refused by the issuer');
+      return { row: { ...row, state: 'failed', result: 'refused' }, repeated: false };
+    }
+  }
+
+  /** Books the issuer's answer on the refund with this transactionId. */
+  #book(transactionId: string, response: TransferFundsResponse): RefundRow | undefined {
+    const row = this.options.book.refundByTransactionId(transactionId);
+    if (!row || row.state !== 'sending') return row;
+    const state = response.result === 'success' ? 'paid' : 'failed';
+    this.options.book.finishRefund(row.ref, row.recipient, state, response.result);
+    return { ...row, state, result: response.result };
+  }
+
+  /** An entity id as it is; a payment name through its bank's name document. */
+  async #target(refundTo: string, currency: string): Promise<{ entityId: string; userid?: string }> {
+    if (isEntityId(refundTo)) return { entityId: refundTo };
+    const { names } = this.options;
+    const port = names.port?.(refundTo.slice(refundTo.lastIndexOf('@') + 1));
+    const document = await resolve(refundTo, { ...(names.caPem ? { caPem: names.caPem } : {}), ...(names.lookup ? { lookup: names.lookup } : {}), ...(port ? { port } : {}) });
+    const account = document.accounts.find((a) => a.wsdl === currency);
+    if (!account) throw new NameResolutionError('notFound', `${refundTo} takes no payments in ${currency}`);
+    return { entityId: account.entityId, ...(document.userid ? { userid: document.userid } : {}) };
+  }
+}
