@@ -80,6 +80,17 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
     const token = account.token ?? (await readFile(account.tokenPath as string, 'utf8')).trim();
     banks.set(account.name, new BankApi({ url: account.url, token, ...(bankCaPem ? { caPem: bankCaPem } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) }));
   }
+  // A token for another customer would credit postage to, and refund from, the wrong account.
+  // A bank that does not answer yet is not a reason to stay down: its payments are asked later.
+  for (const [name, api] of banks) {
+    const customer = await api.customer().catch((error: unknown) => {
+      log.warn({ err: (error as Error).message, payee: name }, 'could not check the bank token now');
+      return undefined;
+    });
+    if (customer !== undefined && customer.toLowerCase() !== name) {
+      throw new PolicyError(`the bank token given for ${name} is for the customer ${customer}`);
+    }
+  }
   for (const rule of policy.recipients.values()) {
     if (rule.payee && !banks.has(rule.payee)) {
       throw new PolicyError(`the policy names the payee ${rule.payee} for ${rule.owner}: give its bank token in LCP_MAIL_BANK_ACCOUNTS`);

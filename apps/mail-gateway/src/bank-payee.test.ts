@@ -288,3 +288,16 @@ describe('postage paid for a quote that expired unused', () => {
     expect(await ledgerSum()).toBe(0n);
   });
 });
+
+describe('bank tokens', () => {
+  it('refuses to start with a token of another customer than the payee it is given for', async () => {
+    await writeFile(join(work, 'not-bob.token'), `${alice.token}\n`, { mode: 0o600 });
+    const settings = {
+      ...gatewayConfig(),
+      LCP_MAIL_BANK_ACCOUNTS: JSON.stringify({ 'bob@bank.com': { url: bank.url, tokenFile: join(work, 'not-bob.token') } }),
+    };
+    await expect(startTestGateway(t, policy, postfix.port, settings, gatewayOptions())).rejects.toThrow(
+      'the bank token given for bob@bank.com is for the customer alice@bank.com',
+    );
+  });
+});
