@@ -75,8 +75,9 @@ export class ContentStore {
     await rm(path, { force: true });
   }
 
-  read(relative: string): ReadStream {
-    return createReadStream(join(this.dir, relative));
+  /** The object's bytes, or `length` of them from `offset`. */
+  read(relative: string, range?: { offset: number; length: number }): ReadStream {
+    return createReadStream(join(this.dir, relative), range ? { start: range.offset, end: range.offset + range.length - 1 } : {});
   }
 }
 

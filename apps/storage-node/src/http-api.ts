@@ -62,6 +62,10 @@ export function storageApi(service: StorageService, log: Logger): express.Expres
     answer(res, 201, await service.formContract(caller as string, req.body, trace));
   });
 
+  app.get('/contracts', buyer, (req, res) => {
+    answer(res, 200, service.listContracts(locals(res).caller as string, req.query));
+  });
+
   app.get('/contracts/:contractId', buyer, (req, res) => {
     answer(res, 200, service.contractStatus(locals(res).caller as string, req.params.contractId as string));
   });
@@ -99,19 +103,30 @@ export function storageApi(service: StorageService, log: Logger): express.Expres
       return;
     }
     const { instruction, object } = redeemed;
-    const content = service.openContent(object);
+    const { range } = instruction;
+    const content = service.openContent(object, range);
     content.once('error', (error) => {
       requestLog.error({ err: error }, 'content unreadable');
       if (!res.headersSent) sendProblem(res, 'internal');
       else res.destroy();
     });
     content.once('open', () => {
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'content-length': object.size,
-        'lcp-content-sha256': object.sha256,
-        'cache-control': 'no-store',
-      });
+      // a ranged read is a 206 with Content-Range; the digest header names the whole object only
+      if (range) {
+        res.writeHead(206, {
+          'content-type': 'application/octet-stream',
+          'content-length': range.length,
+          'content-range': `bytes ${range.offset}-${range.offset + range.length - 1}/${object.size}`,
+          'cache-control': 'no-store',
+        });
+      } else {
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': object.size,
+          'lcp-content-sha256': object.sha256,
+          'cache-control': 'no-store',
+        });
+      }
       content.pipe(res);
     });
     // recorded when the connection closes: served if the last byte had been handed to it (the
@@ -120,7 +135,7 @@ export function storageApi(service: StorageService, log: Logger): express.Expres
       service.trace(trace, res.writableEnded ? 'content served' : 'content interrupted', {
         step: '7',
         peer: instruction.reader,
-        detail: { contractId: object.contractId, objectId: object.objectId, size: object.size },
+        detail: { contractId: object.contractId, objectId: object.objectId, size: range ? range.length : object.size, ...(range ? { offset: range.offset } : {}) },
       });
       content.destroy();
     });

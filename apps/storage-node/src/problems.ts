@@ -15,6 +15,7 @@ export const PROBLEMS = {
   objectNotFound: { status: 404, title: 'No such object in this contract' },
   objectExists: { status: 409, title: 'An object with this id is already stored under this contract' },
   quotaExceeded: { status: 413, title: "The write does not fit in the contract's remaining space" },
+  rangeNotSatisfiable: { status: 416, title: 'The byte range is not inside the object' },
   paymentRequired: { status: 402, title: 'A payment transactionId is required' },
   paymentNotVerified: { status: 402, title: 'No payment of at least the price arrived under this transactionId' },
   paymentAlreadyUsed: { status: 409, title: 'This payment has already been used' },

@@ -11,6 +11,7 @@ import { entityIdFromSocket } from '@lcp/crypto';
 import type { ProblemCode } from './problems.js';
 import { verifyDocument, type SignedKind } from './signing.js';
 import {
+  contractListSchema,
   contractSchema,
   contractStatusSchema,
   encodeInstruction,
@@ -19,7 +20,9 @@ import {
   RETRIEVAL_HEADER,
   retrievalInstructionSchema,
   writeReceiptSchema,
+  type ByteRange,
   type Contract,
+  type ContractList,
   type ContractStatus,
   type Offer,
   type RetrievalInstruction,
@@ -138,6 +141,17 @@ export class StorageNodeClient {
     return status;
   }
 
+  /**
+   * GET /contracts: this client's own contracts at the node, newest first; with `objectPrefix`,
+   * only those holding an object whose id starts with it. Each contract's signature is checked.
+   */
+  async contracts(query: { objectPrefix?: string } = {}, call: CallOptions = {}): Promise<ContractList> {
+    const search = query.objectPrefix === undefined ? '' : `?objectPrefix=${encodeURIComponent(query.objectPrefix)}`;
+    const list = contractListSchema.parse(await this.#json('GET', `/contracts${search}`, undefined, call));
+    for (const entry of list.contracts) this.#signed('contract', entry.contract);
+    return list;
+  }
+
   /** PUT /contracts/{id}/objects/{objectId}: a paid write (write price × KB, every started KB). */
   async write(contractId: string, objectId: string, bytes: Buffer, paymentTransactionId: string, call: CallOptions = {}): Promise<WriteReceipt> {
     const response = await this.#request(
@@ -150,16 +164,22 @@ export class StorageNodeClient {
     return writeReceiptSchema.parse(expectJson(response, 201));
   }
 
-  /** POST .../retrievals (Figure 2, step 4): signed instructions for `reader`'s one read (step 4'). */
+  /**
+   * POST .../retrievals (Figure 2, step 4): signed instructions for `reader`'s one read (step 4').
+   * With `range`, a ranged read of those bytes, paid at the read price per KB of the range.
+   */
   async requestRetrieval(
     contractId: string,
     objectId: string,
-    request: { reader: string; paymentTransactionId: string },
+    request: { reader: string; paymentTransactionId: string; range?: ByteRange },
     call: CallOptions = {},
   ): Promise<RetrievalInstruction> {
     const path = `/contracts/${encodeURIComponent(contractId)}/objects/${encodeURIComponent(objectId)}/retrievals`;
     const instruction = this.#signed('retrieval', retrievalInstructionSchema.parse(await this.#json('POST', path, request, call, 201)));
-    if (instruction.reader !== request.reader || instruction.objectId !== objectId || instruction.contractId !== contractId) {
+    const sameRange = request.range
+      ? instruction.range?.offset === request.range.offset && instruction.range.length === request.range.length
+      : instruction.range === undefined;
+    if (instruction.reader !== request.reader || instruction.objectId !== objectId || instruction.contractId !== contractId || !sameRange) {
       throw new StorageNodeIdentityError('the node answered instructions for another read');
     }
     return instruction;
@@ -167,12 +187,23 @@ export class StorageNodeClient {
 
   /**
    * GET /retrieve (step 7), as the reader: presents the instruction over TLS with this client's
-   * certificate and returns the bytes, checked against the instruction's size and sha256.
+   * certificate and returns the bytes, checked against the instruction's size and sha256. A
+   * ranged read's bytes are checked for their length only: whoever asked for the range knows
+   * what they must be (the node's own record names the whole object).
    */
   async retrieve(instruction: RetrievalInstruction, call: CallOptions = {}): Promise<Buffer> {
     this.#signed('retrieval', instruction);
     const path = new URL(instruction.url).pathname;
-    const response = await this.#request('GET', path, undefined, { [RETRIEVAL_HEADER]: encodeInstruction(instruction) }, call, instruction.size);
+    const { range } = instruction;
+    const expected = range ? range.length : instruction.size;
+    const response = await this.#request('GET', path, undefined, { [RETRIEVAL_HEADER]: encodeInstruction(instruction) }, call, expected);
+    if (range) {
+      if (response.status !== 206) expectJson(response, 206);
+      if (response.body.length !== range.length) {
+        throw new StorageNodeIdentityError(`the node sent ${response.body.length} bytes for a range of ${range.length}`);
+      }
+      return response.body;
+    }
     if (response.status !== 200) expectJson(response, 200);
     const sha256 = createHash('sha256').update(response.body).digest('hex');
     if (response.body.length !== instruction.size || sha256 !== instruction.sha256) {

@@ -18,10 +18,13 @@ import type { PaymentUse, StorageStore, StoredContract, StoredObject } from './s
 import { childTraceparent, traceClock, type Figure2Step, type StorageTraceEvent, type TraceContext, type TraceHook } from './trace.js';
 import {
   chargedKb,
+  CONTRACT_LIST_LIMIT,
+  contractListQuerySchema,
   contractRequestSchema,
   retrievalInstructionSchema,
   retrievalRequestSchema,
   type Contract,
+  type ContractList,
   type ContractStatus,
   type Offer,
   type PayTo,
@@ -162,6 +165,24 @@ export class StorageService {
     };
   }
 
+  /**
+   * The caller's own contracts (newest first): what a buyer that kept nothing but its key (a
+   * new machine) needs to find what it bought. Nobody learns another buyer's contracts.
+   */
+  listContracts(buyer: string, query: unknown): ContractList | Refusal {
+    const parsed = contractListQuerySchema.safeParse(query);
+    if (!parsed.success) return refuse('badRequest', parsed.error.issues[0]?.message);
+    const rows = this.#o.store.contractsOf(buyer, CONTRACT_LIST_LIMIT, parsed.data.objectPrefix);
+    return {
+      contracts: rows.map((row) => ({
+        contract: row.contract,
+        usedBytes: row.usedBytes,
+        remainingBytes: Math.max(0, row.capacityBytes - row.usedBytes),
+        objectCount: row.objectCount,
+      })),
+    };
+  }
+
   // --- writes
 
   /** A paid write: the bytes are received (within the contract's remaining space), then paid for, then kept. */
@@ -212,19 +233,29 @@ export class StorageService {
 
   // --- reads (Figure 2, steps 4, 5, 4' and 7)
 
-  /** Step 4: the buyer asks for retrieval instructions for `reader`; step 5 checks the read's payment; step 4' answers. */
+  /**
+   * Step 4: the buyer asks for retrieval instructions for `reader`; step 5 checks the read's
+   * payment; step 4' answers. With `range`, the read is of those bytes only, and is priced by them.
+   */
   async requestRetrieval(buyer: string, contractId: string, objectId: string, body: unknown, ctx?: TraceContext): Promise<RetrievalInstruction | Refusal> {
     const stored = this.#holderContract(buyer, contractId, true);
     if ('refused' in stored) return stored;
     const request = retrievalRequestSchema.safeParse(body);
     if (!request.success) return refuse('badRequest', request.error.issues[0]?.message);
-    const { reader, paymentTransactionId } = request.data;
+    const { reader, paymentTransactionId, range } = request.data;
     const object = this.#o.store.object(contractId, objectId);
     if (!object) return refuse('objectNotFound');
-    this.trace(ctx, 'retrieval instructions requested', { step: '4', peer: buyer, detail: { contractId, objectId, reader, paymentTransactionId } });
+    if (range && range.offset + range.length > object.size) {
+      return refuse('rangeNotSatisfiable', `bytes ${range.offset}-${range.offset + range.length - 1} are not inside the ${object.size} bytes of the object`);
+    }
+    this.trace(ctx, 'retrieval instructions requested', {
+      step: '4',
+      peer: buyer,
+      detail: { contractId, objectId, reader, paymentTransactionId, ...(range ? { offset: range.offset, length: range.length } : {}) },
+    });
 
     const { contract } = stored;
-    const price = this.#minor(contract.readPricePerKb, contract.currency.scale) * chargedKb(object.size);
+    const price = this.#minor(contract.readPricePerKb, contract.currency.scale) * chargedKb(range ? range.length : object.size);
     const outcome = await this.#withPayment(paymentTransactionId, contract.currency, price, 'read', '5', ctx, (amount) => {
       const now = this.#now();
       const instruction = signDocument(
@@ -237,6 +268,7 @@ export class StorageService {
           reader,
           size: object.size,
           sha256: object.sha256,
+          ...(range ? { range: { offset: range.offset, length: range.length } } : {}),
           expiresAt: iso(Math.min(now + this.#o.config.instructionSeconds * 1000, stored.validUntil)),
           nonce: newId(),
         },
@@ -290,8 +322,9 @@ export class StorageService {
     return { instruction, object };
   }
 
-  openContent(object: StoredObject): Readable {
-    return this.#o.content.read(object.file);
+  /** The bytes an instruction names: the whole object, or its range. */
+  openContent(object: StoredObject, range?: { offset: number; length: number }): Readable {
+    return this.#o.content.read(object.file, range);
   }
 
   // --- helpers

@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS used_payments (
 CREATE TABLE IF NOT EXISTS instructions (
   nonce TEXT PRIMARY KEY, contract_id TEXT NOT NULL, object_id TEXT NOT NULL, reader TEXT NOT NULL,
   expires_at INTEGER NOT NULL, body TEXT NOT NULL, used_at INTEGER);
+CREATE INDEX IF NOT EXISTS contracts_by_buyer ON contracts (buyer, valid_from);
 CREATE TABLE IF NOT EXISTS received_deposits (
   currency TEXT NOT NULL, transaction_id TEXT NOT NULL, amount TEXT NOT NULL, received_at INTEGER NOT NULL,
   PRIMARY KEY (currency, transaction_id));
@@ -158,6 +159,31 @@ export class StorageStore implements DepositMemory {
         validUntil: row.valid_until,
       }
     );
+  }
+
+  /**
+   * The buyer's contracts, newest first, at most `limit`, with their used bytes and object
+   * counts; with `objectPrefix`, only those holding an object whose id starts with it.
+   */
+  contractsOf(buyer: string, limit: number, objectPrefix?: string): (StoredContract & { usedBytes: number; objectCount: number })[] {
+    const filter = objectPrefix === undefined ? '' : 'AND EXISTS (SELECT 1 FROM objects o WHERE o.contract_id = c.contract_id AND substr(o.object_id, 1, length(@prefix)) = @prefix)';
+    const rows = this.#db
+      .prepare(
+        `SELECT c.buyer, c.capacity_bytes, c.valid_from, c.valid_until, c.body,
+           (SELECT COALESCE(SUM(size), 0) FROM objects o WHERE o.contract_id = c.contract_id) AS used,
+           (SELECT COUNT(*) FROM objects o WHERE o.contract_id = c.contract_id) AS count
+         FROM contracts c WHERE c.buyer = @buyer ${filter} ORDER BY c.valid_from DESC, c.contract_id LIMIT @limit`,
+      )
+      .all({ buyer, limit, ...(objectPrefix === undefined ? {} : { prefix: objectPrefix }) }) as (ContractRow & { used: number; count: number })[];
+    return rows.map((row) => ({
+      contract: JSON.parse(row.body) as Contract,
+      buyer: row.buyer,
+      capacityBytes: row.capacity_bytes,
+      validFrom: row.valid_from,
+      validUntil: row.valid_until,
+      usedBytes: row.used,
+      objectCount: row.count,
+    }));
   }
 
   // --- objects

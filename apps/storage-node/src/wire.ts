@@ -62,14 +62,21 @@ export const contractSchema = z.object({
 });
 export type Contract = z.infer<typeof contractSchema>;
 
+/** A byte range of an object: `length` bytes from `offset` (a ranged read, such as an audit's challenge). */
+export const byteRangeSchema = z.object({ offset: bytes, length: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER) });
+export type ByteRange = z.infer<typeof byteRangeSchema>;
+
 export const retrievalInstructionSchema = z.object({
   nodeId: entityId,
   url: z.url({ protocol: /^https$/ }),
   contractId: contractIdSchema,
   objectId: objectIdSchema,
   reader: entityId,
+  /** The whole object's size and sha256, also in a ranged instruction (they name the object read). */
   size: bytes,
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Present only for a ranged read: the bytes served are this range, not the whole object. */
+  range: byteRangeSchema.optional(),
   expiresAt: isoTime,
   nonce: z.string().regex(/^[A-Za-z0-9_-]{22}$/),
   signature,
@@ -95,8 +102,18 @@ export const contractStatusSchema = z.object({
 });
 export type ContractStatus = z.infer<typeof contractStatusSchema>;
 
+/** GET /contracts: the caller's own contracts, newest first (objects counted, not listed). */
+export const contractListSchema = z.object({
+  contracts: z.array(z.object({ contract: contractSchema, usedBytes: bytes, remainingBytes: bytes, objectCount: bytes })),
+});
+export type ContractList = z.infer<typeof contractListSchema>;
+/** The most contracts one GET /contracts lists. */
+export const CONTRACT_LIST_LIMIT = 1000;
+
 export const contractRequestSchema = z.object({ offerId: contractIdSchema, paymentTransactionId: transactionIdSchema });
-export const retrievalRequestSchema = z.object({ reader: entityId, paymentTransactionId: transactionIdSchema });
+export const retrievalRequestSchema = z.object({ reader: entityId, paymentTransactionId: transactionIdSchema, range: byteRangeSchema.optional() });
+/** The query of GET /contracts: an optional object id prefix the listed contracts must hold an object under. */
+export const contractListQuerySchema = z.object({ objectPrefix: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'objectPrefix must be 1-128 of [A-Za-z0-9._-]').optional() });
 
 /** Kilobytes charged for `size` bytes: every started KiB, and at least one (LCP moves only positive amounts). */
 export const chargedKb = (size: number): bigint => BigInt(Math.max(1, Math.ceil(size / 1024)));
