@@ -134,9 +134,10 @@ export class BackupWorld {
   }
 
   /**
-   * A peer that silently alters what it holds: as root in its container, flips a byte in the
-   * middle of every stored object (content/<contractId>/<file>, apps/storage-node's
-   * content-store.ts). Returns how many objects it altered.
+   * A peer that silently alters what it holds: as root in its container, flips one byte in every
+   * 512 of every stored object, and its last byte (content/<contractId>/<file>, apps/storage-node's
+   * content-store.ts), so that whichever block an audit challenges (a random range of at least
+   * 1 KB, or an object's tail) is altered. Returns how many objects it altered.
    */
   async corrupt(peer: Peer): Promise<number> {
     const script = `
@@ -148,7 +149,8 @@ export class BackupWorld {
           const at = path.join('/data/content', dir.name, file);
           const bytes = fs.readFileSync(at);
           if (bytes.length === 0) continue;
-          bytes[bytes.length >> 1] ^= 0xff;
+          for (let i = 0; i < bytes.length; i += 512) bytes[i] ^= 0xff;
+          bytes[bytes.length - 1] ^= 0x5a;
           fs.writeFileSync(at, bytes);
           count++;
         }

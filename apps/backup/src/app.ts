@@ -24,11 +24,13 @@ export interface BackupOptions {
   payer?: Payer;
   /** The secret, when none is configured: `init` makes a new one. */
   secret?: string;
+  /** The clock (tests move it to a contract's end). */
+  now?: () => number;
 }
 
 export interface RunningBackup {
   client: BackupClient;
-  /** The secret's key part was made now (init of a new backup). */
+  /** The secret's key part was made now (init of a new backup): nothing keeps it yet. */
   fresh: boolean;
   payer: Payer;
   close(): Promise<void>;
@@ -49,11 +51,12 @@ export async function loadPeers(source: string): Promise<PeerConfig[]> {
   return parsed.data;
 }
 
-async function readSecret(config: Readonly<BackupConfig>, options: BackupOptions): Promise<string | undefined> {
-  if (options.secret) return options.secret;
-  if (config.secret) return config.secret;
+/** The secret and where it came from: given (a new machine), kept in this folder, or none yet. */
+async function readSecret(config: Readonly<BackupConfig>, options: BackupOptions): Promise<{ secret: string; origin: 'given' | 'kept' } | undefined> {
+  const given = options.secret ?? config.secret;
+  if (given) return { secret: given, origin: 'given' };
   try {
-    return (await readFile(config.secretPath, 'utf8')).trim();
+    return { secret: (await readFile(config.secretPath, 'utf8')).trim(), origin: 'kept' };
   } catch {
     return undefined;
   }
@@ -62,11 +65,11 @@ async function readSecret(config: Readonly<BackupConfig>, options: BackupOptions
 export async function startBackup(config: Readonly<BackupConfig>, options: BackupOptions = {}): Promise<RunningBackup> {
   const peerList = await loadPeers(config.peers);
   const secret = await readSecret(config, options);
-  const { key, roots } = secret ? parseSecret(secret) : { key: newSecretKey(), roots: [] };
+  const { key, roots } = secret ? parseSecret(secret.secret) : { key: newSecretKey(), roots: [] };
   const keys = deriveKeys(key);
   const credentials = { certPem: await createHolderCertificate(keys.identity, { commonName: 'lcp-backup' }), keyPem: privateKeyPem(keys.identity) };
   const payer = options.payer ?? (await makePayer(config, credentials, options.lookup));
-  const peers = peerList.map((p) => new Peer(p, credentials, options.lookup));
+  const peers = peerList.map((p) => new Peer(p, credentials, options.lookup, options.now));
   const catalog = await loadCatalog(join(config.home, 'catalog.json'));
   const client = new BackupClient(
     {
@@ -74,6 +77,8 @@ export async function startBackup(config: Readonly<BackupConfig>, options: Backu
       keys,
       secretKey: key,
       roots,
+      origin: secret?.origin ?? 'new',
+      ...(options.now ? { now: options.now } : {}),
       peers,
       out: options.out ?? { write: (text) => void process.stdout.write(text), isTTY: process.stdout.isTTY },
       prior: { failures: config.priorFailure * 10, successes: (1 - config.priorFailure) * 10 },

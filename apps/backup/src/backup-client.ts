@@ -8,24 +8,32 @@ import { lstat, mkdir, open, readdir, utimes, chmod } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { StorageNodeIdentityError, StorageNodeProblemError, type Contract } from '@lcp/storage-node';
+import { auditTags, checkBlock, pickBlock } from './audit-tags.js';
 import { formatAmount } from '@lcp/protocol';
 import { newCatalog, serializeCatalog, parseCatalog, writeFileDurably, type Catalog, type ChunkRef, type FileEntry, type FragmentRef, type Settings, type StoredContract } from './catalog.js';
 import { chunkFile, chunkSizes } from './chunker.js';
 import { decode, encode, rebuild, shardSize } from './erasure-code.js';
 import { ChunkUnavailableError, NoPlanError, UsageError, WrongSecretError } from './errors.js';
 import { choosePeers, estimateFailure, survival, DEFAULT_PRIOR, type Candidate, type Plan, type Prior } from './peer-choice.js';
-import { Peer, PeerUnreachableError } from './peers.js';
+import { nearExpiry, Peer, PeerUnreachableError } from './peers.js';
 import { formatBytes, progressBar, table, type Output } from './progress.js';
 import { chunkId, open as openSealed, seal, SEAL_OVERHEAD, TamperedError } from './sealing.js';
 import { formatSecret, keyedName, type BackupKeys, type RootLocator } from './secret.js';
-import type { Spending } from './spending.js';
+import { BudgetExhaustedError, type Spending } from './spending.js';
 
 export interface BackupClientOptions {
   home: string;
   keys: BackupKeys;
-  /** The key part of the secret and the root locators it carries. */
+  /** The key part of the secret and the root locators it carries (old secrets only). */
   secretKey: string;
   roots: RootLocator[];
+  /**
+   * Where the secret came from: `new` (made now, nobody knows its key), `kept` (this folder's
+   * secret file, e.g. written by `identity`), `given` (LCP_BACKUP_SECRET: a new machine).
+   */
+  origin: 'new' | 'kept' | 'given';
+  /** The clock (tests move it to a contract's end). */
+  now?: () => number;
   peers: Peer[];
   spending: (settings: Settings, spentBefore: bigint) => Promise<Spending>;
   out: Output;
@@ -51,6 +59,8 @@ export interface AuditReport {
   peer: string;
   passed: number;
   failed: number;
+  /** Bytes the challenges that passed read (ranges, not whole fragments). */
+  bytesRead: number;
   unreachable: boolean;
   failure: number;
   disqualified: boolean;
@@ -67,6 +77,8 @@ export interface RepairReport {
 
 const ROOT_PREFIX = 'root-';
 const MANIFEST_AAD = 'manifest';
+/** Bytes a root contract must have room for: root pointers are small (a few hundred bytes each). */
+const ROOT_SIZE = 4096;
 
 export class BackupClient {
   #catalog: Catalog | undefined;
@@ -86,6 +98,13 @@ export class BackupClient {
   }
   get buyerId(): string {
     return this.#o.keys.identity.id;
+  }
+  /** The secret to keep: its key part alone (the peers are asked where the roots are). */
+  get secret(): string {
+    return formatSecret(this.#o.secretKey);
+  }
+  #now(): number {
+    return (this.#o.now ?? Date.now)();
   }
   get catalog(): Catalog {
     if (!this.#catalog) throw new UsageError('not initialised: run `lcp-backup init` first (or init with your secret on a new machine)');
@@ -112,45 +131,114 @@ export class BackupClient {
   // ---- init ------------------------------------------------------------------------------
 
   /**
-   * A new backup: buys the root contracts (replicated, k = 1) where root pointers will live
-   * and returns the secret, which names them. With a secret that already names roots (a new
-   * machine), fetches the catalog from the peers instead.
+   * A new backup: buys the root contracts (replicated, k = 1) where root pointers will live.
+   * With a secret that may already have a backup (given, or kept in this folder), first asks
+   * the peers for this key's contracts holding root pointers and fetches the catalog from
+   * the newest one (old secrets name their roots: those are tried first). Returns the secret
+   * to keep: its key part alone.
    */
   async init(settings: Settings, rootReplicas = 3): Promise<{ secret: string; recovered: boolean }> {
     if (this.#catalog) throw new UsageError(`already initialised in ${this.#o.home}`);
     if (this.#o.roots.length > 0) {
-      const catalog = await this.#recover(settings);
-      return { secret: formatSecret(this.#o.secretKey, this.#o.roots), recovered: catalog !== undefined };
+      try {
+        await this.#recover(settings);
+        return { secret: this.secret, recovered: true };
+      } catch (error) {
+        // the named roots may have expired or moved: the peers can still say where the catalog is
+        if (!(error instanceof ChunkUnavailableError)) throw error;
+        this.#o.out.write(`${error.message}; asking the peers for this key's contracts\n`);
+      }
+    }
+    if (this.#o.origin !== 'new' || this.#o.roots.length > 0) {
+      const recovered = await this.#discover(settings, this.#o.origin === 'kept' && this.#o.roots.length === 0);
+      if (recovered) return { secret: this.secret, recovered: true };
     }
     const catalog = newCatalog(settings, this.buyerId);
     this.#catalog = catalog;
     this.#attach(catalog);
     this.#spending = await this.#o.spending(settings, 0n);
     await this.#probeAll();
-    const rootSize = 4096;
-    const candidates = this.#candidates((k) => [shardSize(rootSize, k)]);
+    const candidates = this.#candidates((k) => [shardSize(ROOT_SIZE, k)]);
     const plan = choosePeers(candidates, { goal: settings.goal, maxK: 1, maxPeers: rootReplicas, budget: this.spending.remaining });
     if (!plan) throw new NoPlanError(this.#noPlanReason(candidates, settings.goal, 'the root'));
     for (const candidate of plan.peers) {
       const peer = this.#peer(candidate.nodeId);
-      const stored = await peer.contractFor(rootSize, this.spending);
       // root contracts hold root pointers only
-      peer.contracts.splice(peer.contracts.indexOf(stored), 1);
+      const stored = await peer.buyContract(ROOT_SIZE, this.spending);
       catalog.roots.push({ nodeId: peer.nodeId, contract: stored.contract, usedBytes: stored.usedBytes });
     }
-    const roots = catalog.roots.map((r) => ({ nodePrefix: r.nodeId.slice(0, 16), contractId: r.contract.contractId }));
     await this.#saveLocal();
     this.#o.out.write(`root contracts on ${plan.peers.map((p) => p.name).join(', ')} (survival ${plan.survival.toFixed(6)})\n`);
-    return { secret: formatSecret(this.#o.secretKey, roots), recovered: false };
+    return { secret: this.secret, recovered: false };
   }
 
-  async #recover(settings: Settings): Promise<Catalog> {
+  /** A catalog to keep the peers' records and the manifest's contracts while fetching the real one. */
+  async #scratch(settings: Settings): Promise<{ scratch: Catalog; spending: Spending }> {
     const spending = await this.#o.spending(settings, 0n);
     this.#spending = spending;
-    // a catalog to keep the peers' records and the manifest's contracts while fetching
     const scratch = newCatalog(settings, this.buyerId);
     this.#catalog = scratch;
     this.#attach(scratch);
+    return { scratch, spending };
+  }
+
+  /**
+   * Asks every peer for this key's contracts that hold root pointers (GET /contracts, as the
+   * buyer) and loads the catalog from the newest pointer that opens. Nothing found: with
+   * `mayBeNew` (a secret this folder made) undefined, so that init starts a new backup;
+   * otherwise a clear error (a wrong secret, or the peers that hold the roots did not answer).
+   */
+  async #discover(settings: Settings, mayBeNew: boolean): Promise<Catalog | undefined> {
+    const { scratch, spending } = await this.#scratch(settings);
+    const now = this.#now();
+    const found: { peer: Peer; contract: Contract; objectId: string; size: number }[] = [];
+    const unreachable: string[] = [];
+    const reasons: string[] = [];
+    await Promise.all(
+      [...this.#peers.values()].map(async (peer) => {
+        try {
+          const list = await peer.call('list contracts', () => peer.client.contracts({ objectPrefix: ROOT_PREFIX }));
+          for (const { contract } of list.contracts) {
+            if (contract.buyer !== this.buyerId || Date.parse(contract.validUntil) <= now) continue;
+            const status = await peer.call('contract', () => peer.client.contract(contract.contractId));
+            for (const object of status.objects) {
+              if (object.objectId.startsWith(ROOT_PREFIX)) found.push({ peer, contract, objectId: object.objectId, size: object.size });
+            }
+          }
+        } catch (error) {
+          if (error instanceof PeerUnreachableError) unreachable.push(peer.name);
+          else if (error instanceof StorageNodeProblemError || error instanceof StorageNodeIdentityError) reasons.push(`${peer.name}: ${error.message}`);
+          else throw error;
+        }
+      }),
+    );
+    // root-<sequence>, zero-padded: newest first
+    found.sort((a, b) => b.objectId.localeCompare(a.objectId) || a.peer.name.localeCompare(b.peer.name));
+    for (const pointer of found) {
+      try {
+        return await this.#fromPointer(pointer.peer, pointer.contract, pointer.objectId, pointer.size, scratch, spending);
+      } catch (error) {
+        if (error instanceof WrongSecretError || error instanceof BudgetExhaustedError) throw error;
+        if (!(error instanceof PeerUnreachableError || error instanceof StorageNodeProblemError || error instanceof StorageNodeIdentityError || error instanceof ChunkUnavailableError)) {
+          throw error;
+        }
+        reasons.push(`${pointer.peer.name}: ${error.message}`);
+      }
+    }
+    this.#catalog = undefined;
+    const answered = this.#peers.size - unreachable.length;
+    const down = unreachable.length > 0 ? `; unreachable: ${unreachable.join(', ')}` : '';
+    if (found.length > 0 || reasons.length > 0) throw new ChunkUnavailableError(`could not fetch the catalog: ${[...reasons, ...unreachable.map((n) => `${n}: unreachable`)].join('; ')}`);
+    if (mayBeNew) return undefined;
+    if (unreachable.length > 0) {
+      throw new ChunkUnavailableError(`no root of this secret's backup on the ${answered} peers that answered${down} (peer unreachable: try again later)`);
+    }
+    throw new WrongSecretError(`wrong secret: none of the ${answered} peers holds a backup root for its key (or the peers that do are not in the peer list)`);
+  }
+
+  /** From the root locators an old secret carries. */
+  async #recover(settings: Settings): Promise<Catalog> {
+    const { scratch, spending } = await this.#scratch(settings);
     const reasons: string[] = [];
     for (const locator of this.#o.roots) {
       const peer = [...this.#peers.values()].find((p) => p.nodeId.startsWith(locator.nodePrefix));
@@ -166,22 +254,9 @@ export class BackupClient {
           reasons.push(`${peer.name}: no root pointer yet (nothing was backed up)`);
           continue;
         }
-        const sealed = await peer.read(status.contract, latest.objectId, latest.size, 'read', spending, this.buyerId);
-        const pointer = JSON.parse(this.#openOrWrongSecret(sealed, latest.objectId).toString('utf8')) as { manifest: ChunkRef; contracts: Contract[] };
-        for (const contract of pointer.contracts) (scratch.contracts[contract.nodeId] ??= []).push({ contract, usedBytes: 0 });
-        const blob = await this.#fetchChunk(MANIFEST_AAD, pointer.manifest, spending);
-        const catalog = parseCatalog(gunzipSync(blob).toString('utf8'));
-        if (catalog.buyer !== this.buyerId) throw new WrongSecretError('wrong secret: the manifest belongs to another key');
-        // the budget goes on from what the other machine had spent; the reads just made are in this statement
-        catalog.spentElsewhere = catalog.spentTotal;
-        this.#catalog = catalog;
-        this.#attach(catalog);
-        this.#spending = await this.#o.spending(catalog.settings, catalog.spentElsewhere);
-        await this.#saveLocal();
-        this.#o.out.write(`recovered the catalog (${catalog.snapshots.length} snapshots) from ${peer.name}\n`);
-        return catalog;
+        return await this.#fromPointer(peer, status.contract, latest.objectId, latest.size, scratch, spending);
       } catch (error) {
-        if (error instanceof WrongSecretError) throw error;
+        if (error instanceof WrongSecretError || error instanceof BudgetExhaustedError) throw error;
         if (error instanceof StorageNodeProblemError && error.code === 'notContractHolder') {
           throw new WrongSecretError('wrong secret: the peers do not know its key as the buyer of the root contracts');
         }
@@ -190,6 +265,27 @@ export class BackupClient {
     }
     this.#catalog = undefined;
     throw new ChunkUnavailableError(`could not fetch the catalog from any root: ${reasons.join('; ')}`);
+  }
+
+  /** Reads a root pointer (paid), then the manifest it names, and makes it this folder's catalog. */
+  async #fromPointer(peer: Peer, contract: Contract, objectId: string, size: number, scratch: Catalog, spending: Spending): Promise<Catalog> {
+    const sealed = await peer.read(contract, objectId, size, 'read', spending, this.buyerId);
+    const pointer = JSON.parse(this.#openOrWrongSecret(sealed, objectId).toString('utf8')) as { manifest: ChunkRef; contracts: Contract[] };
+    for (const c of pointer.contracts) {
+      const held = (scratch.contracts[c.nodeId] ??= []);
+      if (!held.some((h) => h.contract.contractId === c.contractId)) held.push({ contract: c, usedBytes: 0 });
+    }
+    const blob = await this.#fetchChunk(MANIFEST_AAD, pointer.manifest, spending);
+    const catalog = parseCatalog(gunzipSync(blob).toString('utf8'));
+    if (catalog.buyer !== this.buyerId) throw new WrongSecretError('wrong secret: the manifest belongs to another key');
+    // the budget goes on from what the other machine had spent; the reads just made are in this statement
+    catalog.spentElsewhere = catalog.spentTotal;
+    this.#catalog = catalog;
+    this.#attach(catalog);
+    this.#spending = await this.#o.spending(catalog.settings, catalog.spentElsewhere);
+    await this.#saveLocal();
+    this.#o.out.write(`recovered the catalog (${catalog.snapshots.length} snapshots) from ${peer.name}\n`);
+    return catalog;
   }
 
   #openOrWrongSecret(sealed: Buffer, aad: string): Buffer {
@@ -328,7 +424,16 @@ export class BackupClient {
     const { sha256 } = await peer.write(stored, objectId, shard, this.spending);
     const ours = createHash('sha256').update(shard).digest('hex');
     if (sha256 !== ours) throw new StorageNodeIdentityError(`peer ${peer.name} recorded sha256 ${sha256} for a fragment whose sha256 is ${ours}`);
-    return { index, nodeId: peer.nodeId, contractId: stored.contract.contractId, objectId, size: shard.length, sha256: ours, state: 'ok' };
+    return {
+      index,
+      nodeId: peer.nodeId,
+      contractId: stored.contract.contractId,
+      objectId,
+      size: shard.length,
+      sha256: ours,
+      state: 'ok',
+      audit: auditTags(this.#o.keys.audit, objectId, shard),
+    };
   }
 
   #spares(used: ReadonlySet<string>, size: number): Peer[] {
@@ -344,9 +449,13 @@ export class BackupClient {
 
   // ---- the manifest ----------------------------------------------------------------------
 
-  /** Saves the catalog here, then on the peers: sealed and coded like a chunk, with a root pointer on each root. */
+  /**
+   * Saves the catalog here, then on the peers: sealed and coded like a chunk, with a root
+   * pointer on each root contract that is still valid (renewed first where they near their end).
+   */
   async #saveEverywhere(plan?: Plan): Promise<void> {
     const catalog = this.catalog;
+    await this.#renewRoots();
     catalog.rootSequence++;
     catalog.spentTotal = this.spending.spent;
     await this.#saveLocal();
@@ -359,7 +468,7 @@ export class BackupClient {
     const reasons: string[] = [];
     for (const root of catalog.roots) {
       const peer = this.#peers.get(root.nodeId);
-      if (!peer) continue;
+      if (!peer || Date.parse(root.contract.validUntil) <= this.#now()) continue;
       try {
         const stored: StoredContract = { contract: root.contract, usedBytes: root.usedBytes };
         await peer.write(stored, objectId, pointer, this.spending);
@@ -372,6 +481,47 @@ export class BackupClient {
     await this.#saveLocal();
     if (written === 0) throw new ChunkUnavailableError(`the manifest could not be recorded on any root: ${reasons.join('; ')}`);
     if (reasons.length > 0) this.#o.out.write(`warning: root pointer missing on ${reasons.join('; ')}\n`);
+  }
+
+  /** A root contract that will keep a pointer for a while yet: its peer is up, in standing, and the contract not near its end. */
+  #rootHealthy(root: { nodeId: string; contract: Contract }): boolean {
+    const peer = this.#peers.get(root.nodeId);
+    return peer !== undefined && !peer.record.disqualified && peer.offer !== undefined && !nearExpiry(root.contract, this.#now());
+  }
+
+  #rootsMeetGoal(): boolean {
+    const healthy = this.catalog.roots.filter((r) => this.#rootHealthy(r)).map((r) => this.#peer(r.nodeId));
+    return this.#survivalOf([...new Set(healthy)], 1) >= this.catalog.settings.goal;
+  }
+
+  /**
+   * Root contracts end like any other: expired ones are dropped, and while the healthy ones
+   * do not meet the goal (replicated, k = 1), new ones are bought on the cheapest other peers.
+   * The secret names no root, so it stays the same. A failure here leaves the old roots in use.
+   */
+  async #renewRoots(): Promise<void> {
+    const catalog = this.catalog;
+    const now = this.#now();
+    catalog.roots = catalog.roots.filter((r) => Date.parse(r.contract.validUntil) > now);
+    if (this.#rootsMeetGoal()) return;
+    const holding = new Set(catalog.roots.filter((r) => this.#rootHealthy(r)).map((r) => r.nodeId));
+    const bought: string[] = [];
+    for (const peer of this.#spares(holding, ROOT_SIZE)) {
+      if (this.#rootsMeetGoal()) break;
+      try {
+        const stored = await peer.buyContract(ROOT_SIZE, this.spending);
+        catalog.roots.push({ nodeId: peer.nodeId, contract: stored.contract, usedBytes: 0 });
+        bought.push(peer.name);
+      } catch (error) {
+        if (error instanceof BudgetExhaustedError) {
+          this.#o.out.write(`warning: the root contracts could not be renewed: ${error.message}\n`);
+          break;
+        }
+        if (!(error instanceof PeerUnreachableError || error instanceof StorageNodeProblemError)) throw error;
+      }
+    }
+    if (bought.length > 0) this.#o.out.write(`root contracts renewed on ${bought.join(', ')}\n`);
+    if (!this.#rootsMeetGoal()) this.#o.out.write('warning: the root contracts that will last do not meet the goal\n');
   }
 
   async #saveLocal(): Promise<void> {
@@ -481,7 +631,7 @@ export class BackupClient {
   /** k verified fragments of a chunk (paid reads), trying others when one fails. */
   async #readShards(ref: ChunkRef, spending: Spending): Promise<(Buffer | undefined)[]> {
     const order = ref.fragments
-      .filter((f) => f.state === 'ok' && this.#peers.has(f.nodeId) && !this.#peer(f.nodeId).record.disqualified)
+      .filter((f) => this.#readable(f))
       .sort((a, b) => Number(a.index >= ref.k) - Number(b.index >= ref.k) || this.#failure(this.#peer(a.nodeId)) - this.#failure(this.#peer(b.nodeId)) || a.index - b.index);
     // a read is paid before it is asked for: skip peers that did not answer the last probe while enough others did
     const live = order.filter((f) => this.#peer(f.nodeId).offer);
@@ -531,6 +681,32 @@ export class BackupClient {
     return bytes;
   }
 
+  /**
+   * One challenge: a paid ranged read of a random block of the fragment, checked against the
+   * block's keyed tag. Fragments written before tags existed are challenged whole.
+   */
+  async #audit(fragment: FragmentRef, spending: Spending): Promise<number> {
+    const audit = fragment.audit;
+    if (!audit) return (await this.#readFragment(fragment, 'audit', spending)).length;
+    const peer = this.#peer(fragment.nodeId);
+    const contract = this.#contractOf(fragment);
+    const block = pickBlock(fragment.size, audit);
+    let bytes: Buffer;
+    try {
+      bytes = await peer.read(contract, fragment.objectId, fragment.size, 'audit', spending, this.buyerId, { offset: block.offset, length: block.length });
+    } catch (error) {
+      if (error instanceof StorageNodeIdentityError) this.#caught(peer, fragment, error.message, 'audit');
+      throw error;
+    }
+    if (!checkBlock(this.#o.keys.audit, fragment.objectId, audit, block.index, bytes)) {
+      const message = `peer ${peer.name} served altered bytes ${block.offset}-${block.offset + block.length - 1} of ${fragment.objectId}`;
+      this.#caught(peer, fragment, message, 'audit');
+      throw new StorageNodeIdentityError(message);
+    }
+    peer.record.auditsPassed++;
+    return bytes.length;
+  }
+
   #caught(peer: Peer, fragment: FragmentRef, reason: string, purpose: 'read' | 'audit'): void {
     if (purpose === 'audit') peer.record.auditsFailed++;
     else peer.record.readsFailed++;
@@ -550,18 +726,18 @@ export class BackupClient {
 
   // ---- check (audit) and repair ----------------------------------------------------------
 
-  /** Paid challenge reads of random fragments on every peer that holds some. */
+  /** Paid challenges of random ranges (a random block of a random fragment) on every peer holding fragments it can still be asked for. */
   async check(auditsPerPeer = this.#o.auditsPerPeer ?? 2): Promise<AuditReport[]> {
     const spending = this.spending;
     const byPeer = new Map<string, FragmentRef[]>();
     for (const ref of Object.values(this.catalog.chunks)) {
-      for (const f of ref.fragments) if (f.state === 'ok') (byPeer.get(f.nodeId) ?? byPeer.set(f.nodeId, []).get(f.nodeId))?.push(f);
+      for (const f of ref.fragments) if (this.#readable(f)) (byPeer.get(f.nodeId) ?? byPeer.set(f.nodeId, []).get(f.nodeId))?.push(f);
     }
     const reports: AuditReport[] = [];
     for (const [nodeId, fragments] of byPeer) {
       const peer = this.#peers.get(nodeId);
       if (!peer) continue;
-      const report: AuditReport = { peer: peer.name, passed: 0, failed: 0, unreachable: false, failure: 0, disqualified: false };
+      const report: AuditReport = { peer: peer.name, passed: 0, failed: 0, bytesRead: 0, unreachable: false, failure: 0, disqualified: false };
       reports.push(report);
       try {
         await peer.refreshOffer(); // free: an unreachable peer is not paid for a challenge it cannot answer
@@ -576,7 +752,7 @@ export class BackupClient {
       while (picked.size < Math.min(auditsPerPeer, fragments.length)) picked.add(randomInt(fragments.length));
       for (const i of picked) {
         try {
-          await this.#readFragment(fragments[i] as FragmentRef, 'audit', spending);
+          report.bytesRead += await this.#audit(fragments[i] as FragmentRef, spending);
           report.passed++;
         } catch (error) {
           if (error instanceof PeerUnreachableError) {
@@ -604,8 +780,16 @@ export class BackupClient {
     const health = this.#health();
     this.#o.out.write(
       `${table(
-        reports.map((r) => [r.peer, String(r.passed), String(r.failed), r.unreachable ? 'unreachable' : 'answered', r.failure.toFixed(3), r.disqualified ? 'disqualified' : 'good']),
-        ['peer', 'passed', 'failed', 'reach', 'p(fail)', 'standing'],
+        reports.map((r) => [
+          r.peer,
+          String(r.passed),
+          String(r.failed),
+          r.unreachable ? 'unreachable' : 'answered',
+          r.failure.toFixed(3),
+          r.disqualified ? 'disqualified' : 'good',
+          formatBytes(r.bytesRead),
+        ]),
+        ['peer', 'passed', 'failed', 'reach', 'p(fail)', 'standing', 'read'],
       )}\n${health.total} chunks: ${health.belowGoal} below the goal of ${this.catalog.settings.goal}, ${health.unrecoverable} unrecoverable; paid ${formatAmount(
         spending.lines().filter((l) => l.purpose === 'audit' && l.status === 'paid').reduce((s, l) => s + l.amount + l.fee, 0n),
         this.catalog.settings.currency.scale,
@@ -626,8 +810,9 @@ export class BackupClient {
     const bar = progressBar(this.#o.out, 'repair ', todo.reduce((s, [, ref]) => s + ref.size, 0));
     report.chunksChecked = Object.keys(catalog.chunks).length;
     for (const [id, ref] of todo) {
+      // fragments near their contract's end still serve as sources, but are re-created elsewhere
       const available = ref.fragments.filter((f) => this.#available(f));
-      if (available.length < ref.k) {
+      if (ref.fragments.filter((f) => this.#readable(f) && this.#peer(f.nodeId).offer).length < ref.k) {
         report.unrecoverable++;
         bar.tick(ref.size);
         continue;
@@ -667,7 +852,8 @@ export class BackupClient {
       bar.tick(ref.size);
     }
     bar.done();
-    if (report.fragmentsCreated > 0) await this.#saveEverywhere();
+    // a new manifest when fragments moved, or when the root contracts near their end
+    if (report.fragmentsCreated > 0 || !this.#rootsMeetGoal()) await this.#saveEverywhere();
     else await this.#saveLocal();
     report.paid = spending.spent - paidBefore;
     this.#o.out.write(
@@ -686,12 +872,24 @@ export class BackupClient {
     return report;
   }
 
+  /** A fragment that counts toward a chunk's survival: on a peer that answered, in standing, under a contract not near its end. */
   #available(f: FragmentRef): boolean {
     if (f.state !== 'ok') return false;
     const peer = this.#peers.get(f.nodeId);
     if (!peer || peer.record.disqualified || !peer.offer) return false;
     const stored = (this.catalog.contracts[f.nodeId] ?? []).find((c) => c.contract.contractId === f.contractId);
-    return stored !== undefined && Date.parse(stored.contract.validUntil) > Date.now();
+    return stored !== undefined && !nearExpiry(stored.contract, this.#now());
+  }
+
+  /** A fragment that can still be read (its contract has not ended), even if it no longer counts. */
+  #readable(f: FragmentRef): boolean {
+    if (f.state !== 'ok') return false;
+    const peer = this.#peers.get(f.nodeId);
+    if (!peer || peer.record.disqualified) return false;
+    const stored = [...(this.catalog.contracts[f.nodeId] ?? []), ...this.catalog.roots.filter((r) => r.nodeId === f.nodeId)].find(
+      (c) => c.contract.contractId === f.contractId,
+    );
+    return stored !== undefined && Date.parse(stored.contract.validUntil) > this.#now();
   }
 
   #chunkSurvival(ref: ChunkRef): number {

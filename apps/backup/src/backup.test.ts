@@ -44,7 +44,9 @@ describe('archival backup over paid storage peers', () => {
     const buyer = running.client.buyerId as EntityId;
     await t.issuer.ledger.mint(buyer, 100_000n, 'fund-backup'); // 1000.00
     const { secret } = await running.client.init({ budget: 50_000n, goal: 0.999, chunkBytes: 64 * 1024, currency: { wsdl: t.issuer.wsdlUrl, scale: 2 } });
-    expect(parseSecret(secret).roots.length).toBeGreaterThan(0);
+    // the secret is the key alone: the peers say where the roots are
+    expect(secret).toMatch(/^lcpb1\.[A-Za-z0-9_-]{43}$/);
+    expect(parseSecret(secret).roots).toEqual([]);
 
     // back up: the plan is shown, and it keeps data if any two peers fail
     const summary = await running.client.backup([source]);
@@ -84,6 +86,15 @@ describe('archival backup over paid storage peers', () => {
     const liarReport = audit.find((r) => r.peer === liar.name);
     expect(liarReport).toMatchObject({ failed: 1, disqualified: true, failure: 1 });
     expect(audit.filter((r) => r.peer !== liar.name && !r.unreachable).every((r) => r.failed === 0 && r.passed > 0)).toBe(true);
+    // challenges are ranges: a block of at most 1/16 of a fragment (and at least 1 KB), paid by its bytes
+    const fragments = Object.values(running.client.catalog.chunks).flatMap((c) => c.fragments);
+    const fragmentBytes = Math.max(...fragments.map((f) => f.size));
+    for (const r of audit.filter((r) => r.passed > 0)) expect(r.bytesRead).toBeLessThanOrEqual(r.passed * Math.max(1024, Math.ceil(fragmentBytes / 16)));
+    const readPerKb = 2n; // 0.02, the nodes' read price
+    const auditLines = running.client.spending.lines().filter((l) => l.purpose === 'audit');
+    expect(auditLines.length).toBeGreaterThan(0);
+    for (const l of auditLines) expect(l.amount).toBeLessThanOrEqual(readPerKb * BigInt(Math.ceil(Math.max(1024, Math.ceil(fragmentBytes / 16)) / 1024)));
+    expect(readPerKb * BigInt(Math.ceil(fragmentBytes / 1024))).toBeGreaterThan(auditLines[0]?.amount ?? 0n);
     const afterAudit = await running.client.repair();
     expect(afterAudit.fragmentsCreated).toBeGreaterThan(0);
     expect(await running.client.peers()).toMatch(new RegExp(`${liar.name} .*disqualified`));
@@ -121,12 +132,29 @@ describe('archival backup over paid storage peers', () => {
     await t.issuer.ledger.mint(running.client.buyerId as EntityId, 10_000n, 'fund-a');
     const { secret } = await running.client.init({ budget: 10_000n, goal: 0.9, chunkBytes: 64 * 1024, currency: { wsdl: t.issuer.wsdlUrl, scale: 2 } });
     await running.client.backup([join(source, 'letter.txt')]);
+    // a secret of the old form named its root contracts
+    const locators = running.client.catalog.roots.map((r) => ({ nodePrefix: r.nodeId.slice(0, 16), contractId: r.contract.contractId }));
     await running.close();
     // the roots of that backup with another key: the peers do not know the key as their buyer
-    const wrong = formatSecret(newSecretKey(), parseSecret(secret).roots);
+    const wrong = formatSecret(newSecretKey(), locators);
     const other = await startClient(t, nodes.filter((n) => !stopped.has(n)), join(work, 'home-b'), { ...SETTINGS, LCP_BACKUP_SECRET: wrong });
     await expect(other.client.init({ budget: 1000n, goal: 0.9, chunkBytes: 64 * 1024, currency: { wsdl: t.issuer.wsdlUrl, scale: 2 } })).rejects.toThrow(WrongSecretError);
     await other.close();
+    // a secret of the current form (the key alone) that no peer knows: a wrong secret, not a new backup
+    const unknown = await startClient(t, nodes.filter((n) => !stopped.has(n)), join(work, 'home-b2'), { ...SETTINGS, LCP_BACKUP_SECRET: formatSecret(newSecretKey()) });
+    await expect(unknown.client.init({ budget: 1000n, goal: 0.9, chunkBytes: 64 * 1024, currency: { wsdl: t.issuer.wsdlUrl, scale: 2 } })).rejects.toThrow(
+      /wrong secret: none of the \d+ peers holds a backup root for its key/,
+    );
+    expect(unknown.client.spending.spent).toBe(0n);
+    await unknown.close();
+    // and the secret of that backup, given on a new machine, finds it with no root named
+    const found = await startClient(t, nodes.filter((n) => !stopped.has(n)), join(work, 'home-b3'), { ...SETTINGS, LCP_BACKUP_SECRET: secret });
+    expect((await found.client.init({ budget: 1000n, goal: 0.9, chunkBytes: 64 * 1024, currency: { wsdl: t.issuer.wsdlUrl, scale: 2 } })).recovered).toBe(true);
+    await found.close();
+    // an old secret (with its root locators) still opens the backup, and init hands back the current form
+    const old = await startClient(t, nodes.filter((n) => !stopped.has(n)), join(work, 'home-b4'), { ...SETTINGS, LCP_BACKUP_SECRET: formatSecret(parseSecret(secret).key, locators) });
+    expect(await old.client.init({ budget: 1000n, goal: 0.9, chunkBytes: 64 * 1024, currency: { wsdl: t.issuer.wsdlUrl, scale: 2 } })).toEqual({ secret, recovered: true });
+    await old.close();
     // and the folder of one backup refuses another backup's secret
     await expect(startClient(t, nodes, join(work, 'home-a'), { ...SETTINGS, LCP_BACKUP_SECRET: formatSecret(newSecretKey(), []) })).rejects.toThrow(/wrong secret/);
   }, 120_000);

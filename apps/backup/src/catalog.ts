@@ -4,6 +4,7 @@
 // secret gets it back whole: snapshots, where every fragment is, contracts, peer records.
 import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { FragmentAudit } from './audit-tags.js';
 import type { PeerRecord } from './peer-choice.js';
 import type { Contract } from '@lcp/storage-node';
 
@@ -25,6 +26,8 @@ export interface FragmentRef {
   sha256: string;
   /** `lost`: failed an audit, or its peer was disqualified; it no longer counts. */
   state: 'ok' | 'lost';
+  /** Keyed tags of its blocks, for audits of random ranges (absent in catalogs made before them: whole-fragment audits). */
+  audit?: FragmentAudit;
 }
 
 export interface ChunkRef {

@@ -98,6 +98,59 @@ describe('lcp-backup CLI', () => {
     expect((await t.issuer.ledger.totals()).sum).toBe(0n);
   }, 120_000);
 
+  it('with the issuer payer: identity keeps a key to fund, init buys with it, and a new machine finds the backup with the secret alone', async () => {
+    const home = join(work, 'issuer-home');
+    const issuerEnv = { ...env, LCP_BACKUP_HOME: home, LCP_BACKUP_PAYER: 'issuer', LCP_BACKUP_ISSUER_CA: t.caPath };
+    const run = async (args: string[], e: Record<string, string> = issuerEnv) => {
+      const out = recorder();
+      await runCli(args, e, { lookup: loopback, out });
+      return out.text();
+    };
+    const id = (await run(['identity'])).trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    const secretPath = join(home, 'secret');
+    const kept = (await readFile(secretPath, 'utf8')).trim();
+    expect(kept).toMatch(/^lcpb1\.[A-Za-z0-9_-]{43}$/);
+    expect((await run(['identity'])).trim()).toBe(id); // the same key: it was kept
+
+    // not funded yet: init fails, and the key stays
+    await expect(run(['init', '--budget', '20', '--goal', '0.99'])).rejects.toThrow();
+    expect((await readFile(secretPath, 'utf8')).trim()).toBe(kept);
+    await t.issuer.ledger.mint(id as EntityId, 2_000n, 'fund-identity');
+    const init = await run(['init', '--budget', '20', '--goal', '0.99']);
+    expect(init).toContain(kept);
+    expect(init).toMatch(/root contracts on peer\d/);
+    const data = join(work, 'issuer-data');
+    await mkdir(data);
+    await writeFile(join(data, 'note.txt'), 'Dear Claire,\n'.repeat(500));
+    await run(['backup', data]);
+
+    // a new machine: the secret alone (no contract in it) and the peer list
+    const newHome = join(work, 'issuer-new');
+    const recovered = await run(['init', '--budget', '5'], { ...issuerEnv, LCP_BACKUP_HOME: newHome, LCP_BACKUP_SECRET: kept });
+    expect(recovered).toMatch(/catalog recovered/);
+    expect((await readFile(join(newHome, 'secret'), 'utf8')).trim()).toBe(kept);
+    await run(['restore', '1', '--to', join(work, 'issuer-out')], { ...issuerEnv, LCP_BACKUP_HOME: newHome });
+    expect(await digestTree(join(work, 'issuer-out'))).toEqual(
+      await digestTree(work).then((all) => Object.fromEntries(Object.entries(all).filter(([p]) => p.startsWith('issuer-data/')))),
+    );
+
+    // every payment the key made is on the two statements, as the issuer recorded it
+    const paid = async (h: string) =>
+      (await readFile(join(h, 'statement.jsonl'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { transactionId: string; status: string; amount: string; fee: string })
+        .filter((l) => l.status === 'paid');
+    const ours = [...(await paid(home)), ...(await paid(newHome))];
+    const issuerSide = new Map<string, bigint>();
+    for (const e of await t.issuer.ledger.statement(id as EntityId, { limit: 10_000 })) {
+      if (e.delta < 0n) issuerSide.set(e.transactionId ?? '', (issuerSide.get(e.transactionId ?? '') ?? 0n) - e.delta);
+    }
+    expect(new Map(ours.map((l) => [l.transactionId, BigInt(l.amount) + BigInt(l.fee)]))).toEqual(issuerSide);
+    expect(await t.issuer.ledger.balance(id as EntityId)).toBe(2_000n - ours.reduce((s, l) => s + BigInt(l.amount) + BigInt(l.fee), 0n));
+  }, 120_000);
+
   it('answers misuse with clear errors', async () => {
     const run = (args: string[], e = env) => runCli(args, e, { lookup: loopback, out: recorder() });
     await expect(run(['restore', '1'])).rejects.toThrow(UsageError);

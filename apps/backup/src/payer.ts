@@ -1,10 +1,9 @@
 // Who pays the peers. The buyer key (derived from the secret) signs contracts and reads; the
 // money can come from that key's own account at the issuer, from the user's local LCP agent
 // (section 5), or from the user's bank account (section 5.1). One port, three adapters.
-import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { AgentClient } from '@lcp/agent';
-import { Wallet } from '@lcp/client';
+import { boundedRequest, Wallet } from '@lcp/client';
 import { formatAmount, parseAmount } from '@lcp/protocol';
 
 export interface PayTo {
@@ -107,41 +106,24 @@ export class BankPayer implements Payer {
   }
   async close(): Promise<void> {}
 
-  #post(path: string, body: string, idempotencyKey: string): Promise<{ status: number; body: unknown }> {
-    return new Promise((resolve, reject) => {
-      const request = https.request(
-        new URL(path, this.options.url),
-        {
-          method: 'POST',
-          timeout: this.options.timeoutMs ?? 30_000,
-          ...(this.options.caPem ? { ca: this.options.caPem } : {}),
-          ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
-          headers: {
-            authorization: `Bearer ${this.options.token}`,
-            'content-type': 'application/json',
-            'content-length': String(Buffer.byteLength(body)),
-            'idempotency-key': idempotencyKey,
-          },
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (c: Buffer) => chunks.push(c));
-          response.on('end', () => {
-            let parsed: unknown = {};
-            try {
-              parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-            } catch {
-              // a non-JSON answer is reported by its status
-            }
-            resolve({ status: response.statusCode ?? 0, body: parsed });
-          });
-          response.on('error', reject);
-        },
-      );
-      request.on('timeout', () => request.destroy(new Error('the bank did not answer in time')));
-      request.on('error', reject);
-      request.end(body);
+  async #post(path: string, body: string, idempotencyKey: string): Promise<{ status: number; body: unknown }> {
+    const { url, token, caPem, lookup, timeoutMs } = this.options;
+    const answer = await boundedRequest(new URL(path, url), {
+      method: 'POST',
+      body,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
+      timeoutMs: timeoutMs ?? 30_000,
+      maxBytes: 64 * 1024,
+      ...(caPem ? { caPem } : {}),
+      ...(lookup ? { lookup } : {}),
     });
+    let parsed: unknown = {};
+    try {
+      parsed = JSON.parse(answer.body);
+    } catch {
+      // a non-JSON answer is reported by its status
+    }
+    return { status: answer.status, body: parsed };
   }
 }
 

@@ -2,7 +2,7 @@
 // same flow runs against nodes in-process, in containers or across the Internet. Each peer
 // has a pinned StorageNodeClient with the buyer's credentials and a record of what it did.
 import type { LookupFunction } from 'node:net';
-import { chargedKb, StorageNodeClient, StorageNodeIdentityError, StorageNodeProblemError, type Contract, type Offer } from '@lcp/storage-node';
+import { chargedKb, StorageNodeClient, StorageNodeIdentityError, StorageNodeProblemError, type ByteRange, type Contract, type Offer } from '@lcp/storage-node';
 import { parseAmount } from '@lcp/protocol';
 import { z } from 'zod';
 import type { Catalog, StoredContract } from './catalog.js';
@@ -47,6 +47,15 @@ async function presentTwice<T>(request: () => Promise<T>): Promise<T> {
 
 // a contract must stay valid this long after a write to be worth writing into
 const CONTRACT_MARGIN_MS = 60_000;
+/** The last part of a contract's window in which it is "near expiry": not written into, and renewed by repair. */
+export const RENEW_FRACTION = 0.25;
+
+/** True when the contract is near its end (its last quarter, or the last minute) at `now`. */
+export function nearExpiry(contract: Contract, now: number): boolean {
+  const until = Date.parse(contract.validUntil);
+  const window = until - Date.parse(contract.validFrom);
+  return until - Math.max(CONTRACT_MARGIN_MS, window * RENEW_FRACTION) <= now;
+}
 
 export class Peer {
   offer: Offer | undefined;
@@ -54,11 +63,15 @@ export class Peer {
   /** Where the peer's record and contracts are kept; set by the client once it has a catalog. */
   catalog: Catalog | undefined;
 
+  readonly #now: () => number;
+
   constructor(
     readonly config: PeerConfig,
     credentials: { certPem: string; keyPem: string },
     lookup?: LookupFunction,
+    now: () => number = Date.now,
   ) {
+    this.#now = now;
     this.client = new StorageNodeClient({ url: config.url, nodeId: config.nodeId, credentials, ...(lookup ? { lookup } : {}), timeoutMs: 20_000 });
   }
 
@@ -110,7 +123,7 @@ export class Peer {
   }
 
   /** The cost of storing fragments of these sizes here (new contracts as needed, then writes). */
-  costOf(fragmentSizes: readonly number[], scale: number, now = Date.now()): bigint | undefined {
+  costOf(fragmentSizes: readonly number[], scale: number, now = this.#now()): bigint | undefined {
     const prices = this.prices(scale);
     if (!prices) return undefined;
     const free = this.usableContracts(now).map((c) => c.contract.capacityBytes - c.usedBytes);
@@ -131,23 +144,29 @@ export class Peer {
     return cost + prices.contract * BigInt(contracts);
   }
 
-  usableContracts(now = Date.now()): StoredContract[] {
-    return this.contracts.filter((c) => Date.parse(c.contract.validUntil) - CONTRACT_MARGIN_MS > now);
+  /** Contracts worth writing into: not near their end (see nearExpiry). */
+  usableContracts(now = this.#now()): StoredContract[] {
+    return this.contracts.filter((c) => !nearExpiry(c.contract, now));
   }
 
   /** A contract here with room for `size` bytes: an existing one, or a new one bought now. */
   async contractFor(size: number, spending: Spending): Promise<StoredContract> {
     const existing = this.usableContracts().find((c) => c.contract.capacityBytes - c.usedBytes >= size);
     if (existing) return existing;
-    const offer = this.offer && Date.parse(this.offer.expiresAt) > Date.now() + 5_000 ? this.offer : await this.refreshOffer();
+    const stored = await this.buyContract(size, spending);
+    this.contracts.push(stored);
+    return stored;
+  }
+
+  /** A new contract with room for `size` bytes, paid now; the caller keeps it where it belongs. */
+  async buyContract(size: number, spending: Spending): Promise<StoredContract> {
+    const offer = this.offer && Date.parse(this.offer.expiresAt) > this.#now() + 5_000 ? this.offer : await this.refreshOffer();
     const prices = this.prices(spending.currency.scale);
     if (!prices) throw new Error(`peer ${this.name} sells in another currency or at unreadable prices`);
     if (size > offer.capacityBytes) throw new Error(`peer ${this.name} sells contracts of ${offer.capacityBytes} bytes; a fragment has ${size}`);
     const paymentTransactionId = await spending.pay('contract', this, offer.payTo, prices.contract);
     const contract: Contract = await this.call('buy a contract', () => presentTwice(() => this.client.buyContract({ offerId: offer.offerId, paymentTransactionId })));
-    const stored = { contract, usedBytes: 0 };
-    this.contracts.push(stored);
-    return stored;
+    return { contract, usedBytes: 0 };
   }
 
   /** A paid write of one object; returns its sha256 as the peer recorded it. */
@@ -167,12 +186,15 @@ export class Peer {
     }
   }
 
-  /** A paid read (steps 4, 4' and 7 of Figure 2, with the buyer as its own reader). */
-  async read(contract: Contract, objectId: string, size: number, purpose: 'read' | 'audit', spending: Spending, reader: string): Promise<Buffer> {
-    const price = this.#contractPrice(contract.readPricePerKb, spending) * chargedKb(size);
+  /**
+   * A paid read (steps 4, 4' and 7 of Figure 2, with the buyer as its own reader) of the whole
+   * object, or of `range` only (an audit's challenge), priced by the bytes read.
+   */
+  async read(contract: Contract, objectId: string, size: number, purpose: 'read' | 'audit', spending: Spending, reader: string, range?: ByteRange): Promise<Buffer> {
+    const price = this.#contractPrice(contract.readPricePerKb, spending) * chargedKb(range ? range.length : size);
     const paymentTransactionId = await spending.pay(purpose, this, contract.payTo, price);
     const instruction = await this.call('request a read', () =>
-      presentTwice(() => this.client.requestRetrieval(contract.contractId, objectId, { reader, paymentTransactionId })),
+      presentTwice(() => this.client.requestRetrieval(contract.contractId, objectId, { reader, paymentTransactionId, ...(range ? { range } : {}) })),
     );
     return this.call('read', () => this.client.retrieve(instruction));
   }

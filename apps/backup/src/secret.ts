@@ -1,7 +1,7 @@
 // The user's secret and what is derived from it. Everything a new machine needs to restore
 // comes from this one string: the keys that encrypt and name the data, the Ed25519 key that
-// is the buyer of every storage contract (so a new machine can ask the peers for reads), and
-// where the root of the manifest lives (Tahoe-LAFS's root capability does the same).
+// is the buyer of every storage contract (so a new machine can ask the peers for reads, and
+// ask them which of its contracts hold the root of the manifest).
 import { createHmac, createPrivateKey, hkdfSync, randomBytes, scryptSync } from 'node:crypto';
 import { identityFromPrivateKey, type Identity } from '@lcp/crypto';
 
@@ -10,7 +10,11 @@ const PREFIX = 'lcpb1';
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 const SALT = 'lcp-backup/v1';
 
-/** Where a root replica lives: the peer (by the first 16 hex of its node id) and the contract. */
+/**
+ * Where a root replica lives: the peer (by the first 16 hex of its node id) and the contract.
+ * Secrets made before the storage node could list a buyer's contracts carry these; secrets
+ * made now carry none (the roots are found by asking the peers), and old ones still read.
+ */
 export interface RootLocator {
   nodePrefix: string;
   contractId: string;
@@ -21,6 +25,8 @@ export interface BackupKeys {
   data: Buffer;
   /** HMAC key that names chunks and fragments: peers see only these names. */
   names: Buffer;
+  /** HMAC key of the audit tags of fragment blocks (src/audit-tags.ts). */
+  audit: Buffer;
   /** The contract buyer and reader on every peer. */
   identity: Identity;
 }
@@ -29,10 +35,10 @@ export class SecretFormatError extends Error {
   override name = 'SecretFormatError';
 }
 
-/** A fresh random key: the first part of a secret (locators are added once the root is bought). */
+/** A fresh random key: the secret's key part. */
 export const newSecretKey = (): string => randomBytes(32).toString('base64url');
 
-export function formatSecret(key: string, roots: readonly RootLocator[]): string {
+export function formatSecret(key: string, roots: readonly RootLocator[] = []): string {
   return [PREFIX, key, ...roots.map((r) => `${r.nodePrefix}~${r.contractId}`)].join('.');
 }
 
@@ -59,7 +65,7 @@ export function deriveKeys(key: string): BackupKeys {
   const sub = (info: string) => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `lcp-backup/v1 ${info}`, 32));
   const seed = sub('buyer identity');
   const privateKey = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
-  return { data: sub('data'), names: sub('names'), identity: identityFromPrivateKey(privateKey) };
+  return { data: sub('data'), names: sub('names'), audit: sub('audit tags'), identity: identityFromPrivateKey(privateKey) };
 }
 
 /** A name peers see: keyed, so equal names reveal nothing about the content to anyone without the secret. */

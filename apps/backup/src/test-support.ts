@@ -6,7 +6,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { loopback, startTestIssuer, type TestIssuer } from '@lcp/issuer/testing';
 import { peerList, type TestNode } from './bench/local-network.js';
-import { startBackup, type RunningBackup } from './app.js';
+import { startBackup, type BackupOptions, type RunningBackup } from './app.js';
 import { parseConfig } from './config.js';
 import type { Output } from './progress.js';
 
@@ -25,6 +25,7 @@ export async function startClient(
   home: string,
   settings: Record<string, string> = {},
   out: Output = recorder(),
+  options: Pick<BackupOptions, 'now'> = {},
 ): Promise<RunningBackup> {
   const config = parseConfig({
     LCP_BACKUP_HOME: home,
@@ -34,7 +35,7 @@ export async function startClient(
     LCP_BACKUP_ISSUER_CA: t.caPath,
     ...settings,
   });
-  return startBackup(config, { lookup: loopback, out });
+  return startBackup(config, { lookup: loopback, out, ...options });
 }
 
 /** path → sha256 of every file under dir. */
@@ -51,7 +52,11 @@ export async function digestTree(dir: string): Promise<Record<string, string>> {
   return result;
 }
 
-/** Flips a byte in every stored object of a node: a peer that corrupts what it holds. */
+/**
+ * A peer that corrupts what it holds: flips one byte in every 512 of every stored object (and
+ * its last byte), so that any block an audit may challenge (at least 1 KB, or an object's
+ * tail) is altered. Returns how many objects it altered.
+ */
 export async function corruptNode(node: TestNode): Promise<number> {
   const content = join(node.home, 'content');
   let count = 0;
@@ -61,7 +66,8 @@ export async function corruptNode(node: TestNode): Promise<number> {
       const path = join(content, entry.name, file);
       const bytes = await readFile(path);
       if (bytes.length === 0) continue;
-      bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] as number) ^ 0xff;
+      for (let at = 0; at < bytes.length; at += 512) bytes[at] = (bytes[at] as number) ^ 0xff;
+      bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0x5a;
       await writeFile(path, bytes);
       count++;
     }

@@ -15,7 +15,12 @@ export interface TestNode {
   node: RunningStorageNode;
 }
 
-export async function startNodes(t: TestIssuer, count: number, prices: (i: number) => Record<string, string> = () => ({})): Promise<TestNode[]> {
+export async function startNodes(
+  t: TestIssuer,
+  count: number,
+  prices: (i: number) => Record<string, string> = () => ({}),
+  options: { now?: () => number } = {},
+): Promise<TestNode[]> {
   const nodes: TestNode[] = [];
   for (let i = 0; i < count; i++) {
     const name = `peer${i + 1}`;
@@ -38,7 +43,7 @@ export async function startNodes(t: TestIssuer, count: number, prices: (i: numbe
         LCP_STORAGE_LOG_LEVEL: 'silent',
         ...prices(i),
       }),
-      { logger: pino({ level: 'silent' }), lookup: loopback },
+      { logger: pino({ level: 'silent' }), lookup: loopback, ...(options.now ? { now: options.now } : {}) },
     );
     nodes.push({ name, home, node });
   }
