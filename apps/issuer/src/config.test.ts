@@ -16,7 +16,7 @@ describe('store selection', () => {
     expect(config.postgres).toEqual({
       url: 'postgres://lcp:pw@db:5432/money',
       poolSize: 32,
-      writers: 4,
+      writers: 2,
       allowNonDurable: false,
       nodeId: 'node-a',
       ticketKeyRotationS: 3600,

@@ -21,7 +21,7 @@ const schema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
   LCP_DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(32),
-  LCP_DATABASE_WRITERS: z.coerce.number().int().min(0).max(64).default(4),
+  LCP_DATABASE_WRITERS: z.coerce.number().int().min(0).max(64).default(2),
   LCP_ALLOW_NON_DURABLE: z.enum(['true', 'false']).default('false'),
   LCP_NODE_ID: z.string().regex(/^[A-Za-z0-9._-]{1,40}$/, 'must be 1 to 40 of [A-Za-z0-9._-]').optional(),
   LCP_TICKET_KEY_ROTATION_S: z.coerce.number().int().min(10).max(7 * 24 * 3600).default(3600),

@@ -115,7 +115,9 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
       const account = await tx.account(sender);
       const lastCounter = account?.lastCounter ?? 0n;
       const messageCounter = counter ?? lastCounter + 1n;
-      const previous = await tx.findRequest(sender, messageCounter);
+      // A request is stored only with the sender's last counter raised to its own, so a counter
+      // above the last one is new: only a lower or equal one can be a retransmission.
+      const previous = messageCounter <= lastCounter ? await tx.findRequest(sender, messageCounter) : undefined;
       if (previous) {
         if (previous.bodyHash !== bodyHash) {
           return refuse('counterReused', `messageCounter ${messageCounter} was already used with a different request`);

@@ -29,7 +29,7 @@ export interface PostgresStoreOptions {
   /** Connections for transactions (default 32). */
   poolSize?: number;
   /**
-   * Group commit: how many batches may be in flight at once (default 4), each one transaction
+   * Group commit: how many batches may be in flight at once (default 2), each one transaction
    * on one connection. 0 runs every work in its own transaction.
    */
   writers?: number;
@@ -129,7 +129,7 @@ const CHANNEL = 'lcp_deposits';
 const DEFAULT_STATEMENT_LIMIT = 1000;
 const MAX_STATEMENT_LIMIT = 10_000;
 const MAX_ATTEMPTS = 8;
-const DEFAULT_WRITERS = 4;
+const DEFAULT_WRITERS = 2;
 const DEFAULT_MAX_BATCH = 64;
 // NOTIFY payloads must stay under 8000 bytes; 64-hex ids with a separator are 65 bytes
 const IDS_PER_NOTIFY = 100;
@@ -248,8 +248,11 @@ const str = (value: bigint): string => value.toString();
 /** One work's view of its transaction; unusable once the work has returned. */
 class PostgresTx implements LedgerTx {
   #live = true;
-  /** Rows read by the lock step, valid until this transaction writes. */
-  readonly #locked = new Map<string, AccountRow>();
+  /**
+   * Rows this transaction locked, shared by the works of a batch: no other transaction can
+   * change them until COMMIT, so a row stays valid until a work here writes it.
+   */
+  readonly #locked: Map<string, AccountRow>;
   /** Recipients of deposits written here: announced after COMMIT. */
   readonly deposited = new Set<string>();
 
@@ -257,7 +260,10 @@ class PostgresTx implements LedgerTx {
     private readonly client: pg.PoolClient,
     private readonly now: () => number,
     private readonly shard: () => number,
-  ) {}
+    locked: Map<string, AccountRow>,
+  ) {
+    this.#locked = locked;
+  }
 
   end(): void {
     this.#live = false;
@@ -269,7 +275,7 @@ class PostgresTx implements LedgerTx {
   }
 
   async lock(ids: readonly string[]): Promise<void> {
-    const unique = [...new Set(ids)].filter((id) => id !== FEE_ACCOUNT).sort();
+    const unique = [...new Set(ids)].filter((id) => id !== FEE_ACCOUNT && !this.#locked.has(id)).sort();
     if (unique.length === 0) return;
     const client = this.#use();
     const { rows } = await client.query<AccountRow>({ ...SQL.lock, values: [unique] });
@@ -284,8 +290,8 @@ class PostgresTx implements LedgerTx {
     for (const row of again.rows) this.#locked.set(row.id, row);
   }
 
-  #wrote(): void {
-    this.#locked.clear();
+  #wrote(...ids: string[]): void {
+    for (const id of ids) this.#locked.delete(id);
   }
 
   async account(id: string): Promise<AccountState | undefined> {
@@ -317,7 +323,7 @@ class PostgresTx implements LedgerTx {
   async recordRequest(sender: string, counter: bigint, stored: StoredRequest): Promise<void> {
     const client = this.#use();
     const at = this.now();
-    this.#wrote();
+    this.#wrote(sender);
     await client.query({ ...SQL.ensureAccount, values: [sender, at] });
     const { rowCount } = await client.query({
       ...SQL.recordRequest,
@@ -330,7 +336,7 @@ class PostgresTx implements LedgerTx {
     const client = this.#use();
     const at = this.now();
     const senderKnown = this.#locked.has(t.sender);
-    this.#wrote();
+    this.#wrote(t.sender, t.recipient);
     // the treasury's first mint: its row must exist before it is debited
     if (!senderKnown) await client.query({ ...SQL.ensureAccount, values: [t.sender, at] });
     const { rows } = await client.query<{ id: bigint; deposit_sequence: bigint }>({
@@ -360,14 +366,14 @@ class PostgresTx implements LedgerTx {
   }
 
   async setAcknowledged(recipient: string, sequence: bigint): Promise<void> {
-    this.#wrote();
+    this.#wrote(recipient);
     const { rowCount } = await this.#use().query({ ...SQL.setAcknowledged, values: [recipient, str(sequence)] });
     if (rowCount !== 1) throw new Error(`no account ${recipient} to acknowledge deposits of`);
   }
 
   async chargeDepositsFee(account: string, fee: bigint): Promise<void> {
     if (fee <= 0n) return;
-    this.#wrote();
+    this.#wrote(account);
     const { rowCount } = await this.#use().query({ ...SQL.charge, values: [account, str(fee), this.now(), this.shard()] });
     if (rowCount !== 1) throw new Error(`no account ${account} to charge`);
   }
@@ -406,9 +412,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   pool.on('error', (error) => warn('an idle database connection failed', error));
   const notifier = new pg.Pool({ ...config, max: 1 });
   notifier.on('error', (error) => warn('the notifying connection failed', error));
-  // A notification needs no durable commit (a lost one is made good by the waiters' re-query),
-  // so its transaction does not wait for a WAL flush.
-  notifier.on('connect', (client) => void client.query('SET synchronous_commit TO off').catch(() => undefined));
 
   let durability: Durability;
   let schemaVersion: number;
@@ -478,8 +481,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     let failed = false;
     try {
       if (payloads.length > 0) {
-        // one statement, one tiny transaction: the notification queue lock is taken once per batch
-        await notifier.query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [CHANNEL, payloads]);
+        // One statement, one tiny transaction: the notification queue lock is taken once per
+        // batch. It needs no durable commit (a lost notification is made good by the waiters'
+        // re-query), so it does not wait for a WAL flush.
+        await notifier.query(
+          `SELECT pg_notify($1, p) FROM set_config('synchronous_commit', 'off', true) AS c, unnest($2::text[]) AS p`,
+          [CHANNEL, payloads],
+        );
         stats.notifications += payloads.length;
         stats.notifiedDeposits += ids.length;
       }
@@ -569,7 +577,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       broken = error;
     };
     client.on('error', onError);
-    const txOf = (): PostgresTx => new PostgresTx(client, now, () => shard);
+    const locked = new Map<string, AccountRow>();
+    const txOf = (): PostgresTx => new PostgresTx(client, now, () => shard, locked);
     let tx: PostgresTx | undefined;
     try {
       await client.query('BEGIN');
@@ -577,7 +586,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       const values: unknown[] = [];
       for (const { work, lock } of works) {
         tx = txOf();
-        await tx.lock(lock); // in a batch: rows already locked, read again after the works before wrote
+        await tx.lock(lock); // in a batch: only rows an earlier work wrote are read again
         values.push(await work(tx));
         tx.end();
         for (const recipient of tx.deposited) deposited.add(recipient);
