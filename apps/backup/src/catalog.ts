@@ -8,6 +8,11 @@ import type { FragmentAudit } from './audit-tags.js';
 import type { PeerRecord } from './peer-choice.js';
 import type { Contract } from '@lcp/storage-node';
 
+/** The chunk id the manifest (this catalog, stored on the peers like a chunk) is sealed under. */
+export const MANIFEST_AAD = 'manifest';
+/** Root pointers are named root-<sequence> on the root contracts. */
+export const ROOT_PREFIX = 'root-';
+
 export interface Settings {
   /** The most all payments together may cost, minor units of the currency. */
   budget: bigint;
