@@ -202,6 +202,33 @@ describe('group commit', () => {
     expect(await a!.ledger.balance(bob)).toBe(30n);
     expect((await a!.ledger.totals()).sum).toBe(0n);
   });
+
+  it('a work that hides a failed statement is not answered as committed: COMMIT answered ROLLBACK', async () => {
+    const { nodes: [a] } = await nodes(1, { writers: 1 });
+    await a!.ledger.mint(alice, 1000n, 'issue');
+    const payments = Array.from({ length: 20 }, (_, i) =>
+      a!.ledger.transfer({ sender: alice, request: request(bob, 1n, `pay-${i}`, BigInt(i + 1)), resumed: false }),
+    );
+    const hiding = a!.store.transaction(
+      async (tx) => {
+        try {
+          // an amount of 0 breaks a CHECK: PostgreSQL aborts the transaction
+          await tx.recordTransfer({
+            sender: bob, recipient: alice, amount: 0n, fee: 0n, transactionId: 'zero', counter: 1n, bodyHash: 'z'.repeat(64), resumed: false,
+          });
+        } catch {
+          // swallowed: the work returns as if all went well
+        }
+        return 'looks fine';
+      },
+      { lock: [alice, bob] },
+    );
+    await expect(hiding).rejects.toThrow(/rolled back \(COMMIT answered ROLLBACK\)/);
+    const results = (await Promise.all(payments)).map((outcome) => expectResponse(outcome).result);
+    expect(results.every((r) => r === 'success')).toBe(true);
+    expect(await a!.ledger.balance(bob)).toBe(20n);
+    expect((await a!.ledger.totals()).sum).toBe(0n);
+  });
 });
 
 describe('durability', () => {

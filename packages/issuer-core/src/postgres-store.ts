@@ -596,7 +596,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         stats.notifications += 1;
       }
       committing = true;
-      await client.query('COMMIT');
+      // COMMIT of a transaction a failed statement aborted answers ROLLBACK, not an error. An
+      // error answer to COMMIT means it rolled back too; only a lost connection leaves it unknown.
+      const { command } = await client.query('COMMIT');
+      if (command !== 'COMMIT') throw new Error(`the transaction was rolled back (COMMIT answered ${command})`);
       stats.commits += 1;
       return { values, deposited };
     } catch (error) {
