@@ -7,7 +7,7 @@ import type { AddressInfo, LookupFunction } from 'node:net';
 import { LcpNetworkError, Wallet } from '@lcp/client';
 import { createHolderCertificate, generateIdentity, loadOrCreateIdentity, privateKeyPem, type Identity } from '@lcp/crypto';
 import { formatAmount } from '@lcp/protocol';
-import { BankApi } from './bank-api.js';
+import { BankApi, BankTokenError } from './bank-api.js';
 import { BankPayments } from './bank-payments.js';
 import type { MailGatewayConfig } from './config.js';
 import { DepositCollector } from './deposit-collector.js';
@@ -78,17 +78,17 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
   const banks = new Map<string, BankApi>();
   for (const account of config.bankAccounts) {
     const token = account.token ?? (await readFile(account.tokenPath as string, 'utf8')).trim();
-    banks.set(account.name, new BankApi({ url: account.url, token, ...(bankCaPem ? { caPem: bankCaPem } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) }));
+    banks.set(account.name, new BankApi({ url: account.url, token, customer: account.name, ...(bankCaPem ? { caPem: bankCaPem } : {}), ...(options.lookup ? { lookup: options.lookup } : {}) }));
   }
   // A token for another customer would credit postage to, and refund from, the wrong account.
-  // A bank that does not answer yet is not a reason to stay down: its payments are asked later.
+  // A bank that does not answer yet is not a reason to stay down: BankApi checks the token
+  // before its first use of the account, and refuses to use it for another customer.
   for (const [name, api] of banks) {
-    const customer = await api.customer().catch((error: unknown) => {
-      log.warn({ err: (error as Error).message, payee: name }, 'could not check the bank token now');
-      return undefined;
-    });
-    if (customer !== undefined && customer.toLowerCase() !== name) {
-      throw new PolicyError(`the bank token given for ${name} is for the customer ${customer}`);
+    try {
+      await api.verify();
+    } catch (error) {
+      if (error instanceof BankTokenError) throw new PolicyError(error.message);
+      log.warn({ err: (error as Error).message, payee: name }, 'could not check the bank token now; it is checked before the account is used');
     }
   }
   for (const rule of policy.recipients.values()) {
@@ -131,14 +131,16 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
     log,
     now,
   });
-  const sweeper = new ExpirySweep({ book, desk, refunds, banks, scaleOf, graceSeconds: config.refundGraceSeconds, log, now });
+  const sweeper = new ExpirySweep({ book, desk, collector, refunds, banks, scaleOf, graceSeconds: config.refundGraceSeconds, log, now });
 
   // "I wanted this": the recipient's share goes back to the sender
   const refund = async (ref: string, recipient: string): Promise<RefundOutcome> => {
     const quote = book.quote(ref);
     const currency = quote?.paidCurrency;
     const share = currency ? quote?.shares[recipient]?.[currency] : undefined;
-    if (!quote || quote.state !== 'delivered' || !currency || share === undefined) {
+    // relayed but "delivered" not written (a crash, a failed write): paid, and maybe delivered, so refundable here
+    const relayed = quote?.state === 'delivered' || quote?.relayingAt !== undefined;
+    if (!quote || !relayed || !currency || share === undefined) {
       return { status: 404, body: { code: 'notPaid', status: 404, title: 'no paid message with this reference for this recipient' } };
     }
     if (!quote.refundTo) return { status: 409, body: { code: 'noRefundAddress', status: 409, title: 'the sender gave no X-LCP-Refund-To' } };
@@ -162,7 +164,7 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
       case 'unknown':
         return {
           status: 409,
-          body: { code: 'refundOutcomeLost', status: 409, title: `a transfer started before a restart has no known outcome; it is not sent again: look for transactionId ${row.transactionId} in the statement` },
+          body: { code: 'refundOutcomeLost', status: 409, title: `a transfer of this refund has no known outcome (an answer lost, or a restart); it is not sent again: look for transactionId ${row.transactionId} in the statement` },
         };
     }
   };
@@ -198,7 +200,8 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
   const sweepNow = () => void sweep().catch((error: unknown) => log.error({ err: error }, 'sweep failed'));
   const sweepTimer = config.sweepSeconds > 0 ? setInterval(sweepNow, config.sweepSeconds * 1000) : undefined;
   sweepTimer?.unref();
-  if (sweepTimer) setImmediate(sweepNow); // refunds a crash left unsettled, and what expired while stopped
+  // refunds a crash left unsettled, and what expired while stopped
+  const firstSweep = sweepTimer ? setImmediate(sweepNow) : undefined;
 
   let closing: Promise<void> | undefined;
   return {
@@ -209,6 +212,7 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
     close() {
       closing ??= (async () => {
         clearInterval(sweepTimer);
+        clearImmediate(firstSweep);
         await sweeper.idle();
         await Promise.all([
           new Promise<void>((resolve) => smtp.close(() => resolve())),
@@ -217,6 +221,9 @@ export async function startMailGateway(config: Readonly<MailGatewayConfig>, opti
             api.closeAllConnections();
           }),
         ]);
+        // refunds asked for through the interface before it closed: their answers are written down
+        await refunds.idle();
+        await sweeper.idle();
         await collector.close(() => wallet.close());
         relay.close();
         await book.close();

@@ -9,6 +9,7 @@
 import type { LookupFunction } from 'node:net';
 import { boundedRequest } from '@lcp/client';
 import { parseAmount } from '@lcp/protocol';
+import { paymentName } from './payees.js';
 
 export interface BankApiOptions {
   /** The bank's HTTPS origin, e.g. https://bank.com */
@@ -18,11 +19,21 @@ export interface BankApiOptions {
   caPem?: string;
   lookup?: LookupFunction;
   timeoutMs?: number;
+  /**
+   * The payment name the token must be for (bob@bank.com). Checked once, before the first
+   * received() or pay(): postage must not be credited to, or refunded from, another account.
+   */
+  customer?: string;
 }
 
 /** The bank could not be asked, or answered something unreadable: the outcome is not known. */
 export class BankApiError extends Error {
   override name = 'BankApiError';
+}
+
+/** The token is another customer's than the account it was given for: the account is not used. */
+export class BankTokenError extends Error {
+  override name = 'BankTokenError';
 }
 
 export type BankPaymentAnswer =
@@ -50,7 +61,26 @@ const text = (body: unknown, name: string): string => {
 };
 
 export class BankApi {
+  /** The customer check: a success is kept, a mismatch too (it throws each time), no answer is asked again. */
+  #verified: Promise<void> | undefined;
+
   constructor(readonly options: BankApiOptions) {}
+
+  /** Checks (once) that the token is for `options.customer`; BankTokenError if it is another's, BankApiError if the bank does not answer. */
+  verify(): Promise<void> {
+    const expected = this.options.customer;
+    if (expected === undefined) return Promise.resolve();
+    this.#verified ??= this.customer().then(
+      (customer) => {
+        if (paymentName(customer) !== paymentName(expected)) throw new BankTokenError(`the bank token given for ${expected} is for the customer ${customer}`);
+      },
+      (error: unknown) => {
+        this.#verified = undefined;
+        throw error;
+      },
+    );
+    return this.#verified;
+  }
 
   get host(): string {
     return new URL(this.options.url).host;
@@ -82,6 +112,7 @@ export class BankApi {
    * units), long-polling up to `waitMs`; undefined if nothing was.
    */
   async received(transactionId: string, currency: { wsdl: string; scale: number }, waitMs: number): Promise<bigint | undefined> {
+    await this.verify();
     const path = `/api/v1/payments/${encodeURIComponent(transactionId)}?currency=${encodeURIComponent(currency.wsdl)}&wait=${waitMs}`;
     const { status, body } = await this.#call(path, waitMs + (this.options.timeoutMs ?? 10_000));
     if (status === 404 && text(body, 'code') === 'payment-not-found') return undefined;
@@ -110,6 +141,7 @@ export class BankApi {
     order: { to: string; /** A decimal such as "0.05". */ amount: string; /** The issuer's WSDL URL. */ currency: string; transactionId: string },
     idempotencyKey: string,
   ): Promise<BankPaymentAnswer> {
+    await this.verify();
     const payload = JSON.stringify({ to: order.to, amount: order.amount, currency: order.currency, transactionId: order.transactionId });
     const { status, body } = await this.#call('/api/v1/payments', this.options.timeoutMs ?? 30_000, { body: payload, idempotencyKey });
     if (status === 202) return { kind: 'pending' };
@@ -119,6 +151,8 @@ export class BankApi {
       return { kind: 'done', result, fee: text(body, 'fee'), bankFee: text(body, 'bankFee') };
     }
     const code = text(body, 'code');
+    // the issuer refused it (a 502 from the bank, final): nothing moved
+    if (code === 'payment-refused') return { kind: 'refused', status, code, detail: text(body, 'detail') || text(body, 'title') };
     // the first request with this key still running, or an answer that is no problem document: not known
     if (status >= 500 || !code || code === 'idempotency-conflict') throw new BankApiError(`${this.host} answered HTTP ${status}${code ? ` (${code})` : ''}`);
     return { kind: 'refused', status, code, detail: text(body, 'detail') || text(body, 'title') };

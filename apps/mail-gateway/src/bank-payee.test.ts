@@ -229,7 +229,9 @@ describe('postage paid for a quote that expired unused', () => {
     // paid with no refund address ever given, and never paid
     const noAddress = await quoteOf('holder@outside.test', 'dan@example.org', '<lost-3@outside.test>');
     const unpaid = await quoteOf('nobody@outside.test', 'bob@example.org', '<lost-4@outside.test>');
-    Object.assign(refs, { toBob: toBob.ref, toDan: toDan.ref, noAddress: noAddress.ref, unpaid: unpaid.ref });
+    // never paid, to the gateway's key: whether nothing arrived is known only from a complete poll of its deposits
+    const unpaidKey = await quoteOf('nobody@outside.test', 'dan@example.org', '<lost-5@outside.test>');
+    Object.assign(refs, { toBob: toBob.ref, toDan: toDan.ref, noAddress: noAddress.ref, unpaid: unpaid.ref, unpaidKey: unpaidKey.ref });
     await sender.pay(toBob);
     await sender.pay(toDan);
     const money = await connectHolder(t, holder);
@@ -240,27 +242,71 @@ describe('postage paid for a quote that expired unused', () => {
     const collected = book.prepare('SELECT COUNT(*) AS n FROM deposits WHERE transaction_id IN (?, ?)');
     await eventually(() => ((collected.get(toDan.ref, noAddress.ref) as { n: bigint | number }).n === 2 ? true : undefined), 'deposits collected');
     book.close();
+    // paid and relayed to dan, and then "delivered" was never written (a crash, or a failed write)
+    const relayed = await sendWithPostage({
+      smtp: { host: '127.0.0.1', port: g.gateway.port },
+      message: { from: 'alice@outside.test', to: 'dan@example.org', subject: 'relayed', messageId: '<relayed-1@outside.test>' },
+      payer: sender,
+    });
+    const relayedRef = relayed.paid?.ref as string;
+    await postfix.waitForMail('dan@example.org', 2);
+    const rw = new Database(join(g.home, 'postage.sqlite'));
+    expect(rw.prepare("UPDATE quotes SET state = 'quoted', delivered_at = NULL WHERE ref = ? AND relaying_at IS NOT NULL").run(relayedRef).changes).toBe(1);
+    rw.close();
 
     const before = { alice: bank.balance(alice.id), bob: bank.balance(bob.id), gateway: await issuerBalance(g.gateway.entityId) };
     // not expired yet: nothing to sweep
     expect(await g.gateway.sweep()).toMatchObject({ quotes: 0, refunded: 0 });
     skew = (QUOTE_SECONDS + GRACE_SECONDS + 5) * 1000;
     const report = await g.gateway.sweep();
-    expect(report).toMatchObject({ refunded: 2, noRefundAddress: 1, failed: 0, pending: 0 });
+    // the relayed message's postage is not taken for unused; the unpaid quote to the key waits for a complete poll
+    expect(report).toMatchObject({ refunded: 2, noRefundAddress: 1, failed: 0, pending: 0, waiting: 1 });
     expect(report.unpaid).toBeGreaterThanOrEqual(1);
+    const sweepResult = (ref: string) => {
+      const db = new Database(join(g.home, 'postage.sqlite'), { readonly: true });
+      try {
+        return (db.prepare('SELECT sweep_result AS r FROM quotes WHERE ref = ?').get(ref) as { r: string | null }).r;
+      } finally {
+        db.close();
+      }
+    };
+    expect(sweepResult(refs.unpaid as string)).toBe('unpaid');
+    expect(sweepResult(refs.unpaidKey as string)).toBeNull();
+    expect(sweepResult(relayedRef)).toBeNull();
     // from bob's bank account (book transfer, bob pays the bank's fee) and from the gateway's key (through money.com)
     expect(bank.balance(bob.id)).toBe(before.bob - 6n);
     expect(await issuerBalance(g.gateway.entityId)).toBe(before.gateway - 10n);
     await eventually(() => (bank.balance(alice.id) === before.alice + 15n ? true : undefined), 'both refunds credited to alice');
     expect(await ledgerSum()).toBe(0n);
 
-    // a second sweep pays nothing again
+    // two deposits to the gateway's key: the poll that brings the second one started after the clock moved
+    for (const nudge of ['nudge-1', 'nudge-2']) {
+      const money = await connectHolder(t, holder);
+      expect((await money.transferFunds({ recipient: g.gateway.entityId as never, amount: 1n, transactionId: nudge })).result).toBe('success');
+      money.close();
+      const db = new Database(join(g.home, 'postage.sqlite'), { readonly: true });
+      await eventually(() => (db.prepare('SELECT 1 FROM deposits WHERE transaction_id = ?').get(nudge) ? true : undefined), `${nudge} collected`);
+      db.close();
+    }
+    expect(await g.gateway.sweep()).toMatchObject({ quotes: 1, unpaid: 1, refunded: 0, waiting: 0 });
+    expect(sweepResult(refs.unpaidKey as string)).toBe('unpaid');
+    // a later sweep pays nothing again, and never takes the relayed message's postage
     expect(await g.gateway.sweep()).toMatchObject({ quotes: 0, refunded: 0 });
     expect(bank.balance(alice.id)).toBe(before.alice + 15n);
     expect(bank.balance(bob.id)).toBe(before.bob - 6n);
     // and the expired reference passes no message
     const late = await swaks(g.gateway.port, mail('alice@outside.test', 'bob@example.org', '<lost-1@outside.test>', ['--header', `X-LCP-Payment: ${refs.toBob}`]));
     expect(finalReply(late.output)).toMatch(/^550 5\.7\.0 Postage pst_\S+ has expired/);
+    // dan can still give the relayed message's postage back through the recipients' interface
+    const wanted = await fetch(`${g.gateway.apiUrl}/v1/refunds`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${danToken.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reference: relayedRef }),
+    });
+    expect(wanted.status).toBe(200);
+    expect(await wanted.json()).toMatchObject({ result: 'success', amount: '0.1', to: 'alice@bank.com' });
+    await eventually(() => (bank.balance(alice.id) === before.alice + 25n ? true : undefined), 'the relayed message refunded to alice');
+    expect(await ledgerSum()).toBe(0n);
   });
 
   it('after a crash that lost the bookkeeping of a refund, pays it at most once', async () => {

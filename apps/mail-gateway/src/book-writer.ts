@@ -8,6 +8,8 @@ import Database from 'better-sqlite3';
 export type WriteOp =
   | { op: 'addQuote'; args: unknown[] }
   | { op: 'markDelivered'; args: unknown[] }
+  | { op: 'markRelaying'; args: unknown[] }
+  | { op: 'clearRelaying'; args: unknown[] }
   | { op: 'setRefundTo'; args: unknown[] }
   | { op: 'recordDeposits'; currency: string; deposits: { sequence: bigint; transactionId: string; amount: bigint }[]; now: number };
 
@@ -31,6 +33,10 @@ const addQuote = db.prepare(
 const markDelivered = db.prepare(
   "UPDATE quotes SET state = 'delivered', paid_currency = ?, paid_amount = ?, refund_to = COALESCE(?, refund_to), delivered_at = ? WHERE ref = ? AND state = 'quoted' AND swept_at IS NULL",
 );
+const markRelaying = db.prepare(
+  "UPDATE quotes SET relaying_at = ?, paid_currency = ?, paid_amount = ? WHERE ref = ? AND state = 'quoted' AND swept_at IS NULL",
+);
+const clearRelaying = db.prepare("UPDATE quotes SET relaying_at = NULL, paid_currency = NULL, paid_amount = NULL WHERE ref = ? AND state = 'quoted'");
 const setRefundTo = db.prepare("UPDATE quotes SET refund_to = ? WHERE ref = ? AND state = 'quoted' AND swept_at IS NULL");
 const insertDeposit = db.prepare('INSERT OR IGNORE INTO deposits (currency, sequence, transaction_id, amount, received_at) VALUES (?, ?, ?, ?, ?)');
 const acknowledged = db.prepare('SELECT sequence FROM acknowledged WHERE currency = ?');
@@ -43,6 +49,11 @@ function apply(write: WriteOp): unknown {
       return undefined;
     case 'markDelivered':
       return markDelivered.run(...write.args).changes === 1;
+    case 'markRelaying':
+      return markRelaying.run(...write.args).changes === 1;
+    case 'clearRelaying':
+      clearRelaying.run(...write.args);
+      return undefined;
     case 'setRefundTo':
       setRefundTo.run(...write.args);
       return undefined;

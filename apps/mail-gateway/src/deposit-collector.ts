@@ -4,6 +4,7 @@
 // new acknowledgement mark, before the next request acknowledges it to the issuer. A message
 // waiting for its payment is woken then. One long-poll serves every message.
 import type { IssuerClient } from '@lcp/client';
+import { LIMITS } from '@lcp/protocol';
 import type { Logger } from './logger.js';
 import type { PostageBook } from './postage-book.js';
 
@@ -27,6 +28,8 @@ export class DepositCollector implements PaymentSource {
   readonly #loops: Promise<void>[] = [];
   #closed = false;
   readonly #stopRetry = new Set<() => void>();
+  /** By currency: when the latest getDeposits that was answered and written down had started. */
+  readonly #completePoll = new Map<string, number>();
 
   constructor(
     readonly book: PostageBook,
@@ -45,11 +48,14 @@ export class DepositCollector implements PaymentSource {
       try {
         client ??= await connect();
         const acknowledge = this.book.acknowledged(currency);
+        const startedAt = this.now();
         const { deposits } = await client.getDeposits({ millisecondsWait: LONG_POLL_MS, acknowledge });
         const fresh = deposits.flatMap((d) =>
           d.sequence !== undefined && d.sequence > acknowledge ? [{ sequence: d.sequence, transactionId: d.transactionId, amount: d.amount }] : [],
         );
         await this.book.recordDeposits(currency, fresh, this.now());
+        // a full page may have left deposits for the next one
+        if (deposits.length < LIMITS.maxDepositsPerResponse) this.#completePoll.set(currency, startedAt);
         for (const d of fresh) this.#wake(currency, d.transactionId);
       } catch (error) {
         if (this.#closed) break;
@@ -65,6 +71,14 @@ export class DepositCollector implements PaymentSource {
         });
       }
     }
+  }
+
+  /**
+   * When the latest complete poll in this currency started (answered, its deposits written
+   * down): every deposit the issuer had taken by then is in the book. Undefined before the first.
+   */
+  lastCompletePollStartedAt(currency: string): number | undefined {
+    return this.#completePoll.get(currency);
   }
 
   #wake(currency: string, transactionId: string): void {

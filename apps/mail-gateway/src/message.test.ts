@@ -107,14 +107,17 @@ describe('the sender CLI', () => {
   it('pays through the agent (token from the environment) or as a holder (--identity with --currency)', async () => {
     await expect(runSendCli(base, {})).rejects.toThrow(/LCP_POSTAGE_AGENT_TOKEN is not set/);
     await expect(runSendCli([...base, '--identity', '/nonexistent.pem'], {})).rejects.toThrow(/--identity needs --max/);
+    // from a bank account too: the token's daily limit is no bound on what one reply asks for
+    await expect(runSendCli([...base, '--bank-url', 'https://bank.com'], { LCP_POSTAGE_BANK_TOKEN: 'token' })).rejects.toThrow(/--bank-url needs --max/);
     const max = ['--max', '0.10@http://money.com/lcp.wsdl'];
     await expect(runSendCli([...base, ...max, '--identity', '/nonexistent.pem'], {})).rejects.toThrow(/--identity needs --currency/);
     await expect(runSendCli([...base, ...max, '--identity', '/nonexistent.pem', '--currency', 'http://money.com/lcp.wsdl', '--scale', 'x'], {})).rejects.toThrow(UsageError);
   });
 
   it('pays from a bank with --bank-url and the token from the environment', async () => {
-    await expect(runSendCli([...base, '--bank-url', 'https://bank.com'], {})).rejects.toThrow(/LCP_POSTAGE_BANK_TOKEN is not set/);
-    await expect(runSendCli([...base, '--bank-url', 'http://bank.com'], { LCP_POSTAGE_BANK_TOKEN: 'x' })).rejects.toThrow(/https origin/);
+    const max = ['--max', '0.10@http://money.com/lcp.wsdl'];
+    await expect(runSendCli([...base, ...max, '--bank-url', 'https://bank.com'], {})).rejects.toThrow(/LCP_POSTAGE_BANK_TOKEN is not set/);
+    await expect(runSendCli([...base, ...max, '--bank-url', 'http://bank.com'], { LCP_POSTAGE_BANK_TOKEN: 'x' })).rejects.toThrow(/https origin/);
     await expect(runSendCli([...base, '--bank-url', 'https://bank.com', '--identity', '/x.pem', '--max', '1@http://m/lcp.wsdl'], {})).rejects.toThrow(/not both/);
   });
 });

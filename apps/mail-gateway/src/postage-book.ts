@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS quotes (
   created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
   state TEXT NOT NULL CHECK (state IN ('quoted', 'delivered')),
   paid_currency TEXT, paid_amount INTEGER, refund_to TEXT, delivered_at INTEGER,
-  payee TEXT, swept_at INTEGER, sweep_result TEXT);
+  payee TEXT, swept_at INTEGER, sweep_result TEXT, relaying_at INTEGER);
 CREATE INDEX IF NOT EXISTS quotes_by_binding ON quotes (binding, state, expires_at);
 CREATE TABLE IF NOT EXISTS deposits (
   currency TEXT NOT NULL, sequence INTEGER NOT NULL, transaction_id TEXT NOT NULL, amount INTEGER NOT NULL,
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS sent_messages (owner TEXT NOT NULL, message_id TEXT N
 /** Books made before bank payees and the sweep: the columns and the refund state they lack. */
 function migrate(db: Database.Database): void {
   const columns = new Set((db.prepare('PRAGMA table_info(quotes)').all() as { name: string }[]).map((c) => c.name));
-  for (const [name, type] of [['payee', 'TEXT'], ['swept_at', 'INTEGER'], ['sweep_result', 'TEXT']] as const) {
+  for (const [name, type] of [['payee', 'TEXT'], ['swept_at', 'INTEGER'], ['sweep_result', 'TEXT'], ['relaying_at', 'INTEGER']] as const) {
     if (!columns.has(name)) db.exec(`ALTER TABLE quotes ADD COLUMN ${name} ${type}`);
   }
   db.exec('CREATE INDEX IF NOT EXISTS quotes_to_sweep ON quotes (state, swept_at, expires_at)');
@@ -74,6 +74,11 @@ export interface Quote {
   /** When the sweep settled this expired quote (refunded, or found unpaid). */
   sweptAt?: number;
   sweepResult?: string;
+  /**
+   * When its paid message was about to be handed to the MTA (written before the relay): it may
+   * have been delivered even if "delivered" was never written, so the sweep leaves it alone.
+   */
+  relayingAt?: number;
 }
 
 interface QuoteRow {
@@ -94,6 +99,7 @@ interface QuoteRow {
   payee: string | null;
   swept_at: bigint | null;
   sweep_result: string | null;
+  relaying_at: bigint | null;
 }
 
 const amountsToJson = (m: Record<string, bigint>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v.toString()]));
@@ -119,6 +125,7 @@ function toQuote(row: QuoteRow): Quote {
     ...(row.payee ? { payee: row.payee } : {}),
     ...(row.swept_at !== null ? { sweptAt: Number(row.swept_at) } : {}),
     ...(row.sweep_result ? { sweepResult: row.sweep_result } : {}),
+    ...(row.relaying_at !== null ? { relayingAt: Number(row.relaying_at) } : {}),
   };
 }
 
@@ -256,7 +263,7 @@ export class PostageBook {
   }
 
   /** Durable when it resolves. */
-  addQuote(q: Omit<Quote, 'state' | 'sweptAt' | 'sweepResult'>): Promise<void> {
+  addQuote(q: Omit<Quote, 'state' | 'sweptAt' | 'sweepResult' | 'relayingAt'>): Promise<void> {
     return this.#write({
       op: 'addQuote',
       args: [
@@ -278,6 +285,19 @@ export class PostageBook {
   /** Where the postage goes back (the latest X-LCP-Refund-To of a message bound to the quote); durable when it resolves. */
   setRefundTo(ref: string, refundTo: string): Promise<void> {
     return this.#write({ op: 'setRefundTo', args: [refundTo, ref] });
+  }
+
+  /**
+   * Marks a paid quote as being relayed, with what paid it, before the message is handed on;
+   * false if it can no longer pass a message (delivered or swept). Durable when it resolves.
+   */
+  markRelaying(ref: string, currency: string, amount: bigint, now: number): Promise<boolean> {
+    return this.#write({ op: 'markRelaying', args: [now, currency, amount, ref] });
+  }
+
+  /** The MTA refused the message: it was not handed on, so the quote is as before the relay. */
+  clearRelaying(ref: string): Promise<void> {
+    return this.#write({ op: 'clearRelaying', args: [ref] });
   }
 
   /** Marks a quote as having passed its message; false if it already had (used once). */
@@ -306,9 +326,11 @@ export class PostageBook {
     return (this.#paidAmount.get(currency, transactionId) as { paid: bigint }).paid;
   }
 
-  /** The latest paid messages (newest first) that had a paying recipient `mine` accepts. */
+  /** The latest paid messages (newest first; relayed, whether or not "delivered" was written) that had a paying recipient `mine` accepts. */
   paidMessages(mine: (recipient: string) => boolean, limit = 100): Quote[] {
-    const rows = this.#sql("SELECT * FROM quotes WHERE state = 'delivered' ORDER BY delivered_at DESC LIMIT 10000").all() as QuoteRow[];
+    const rows = this.#sql(
+      "SELECT * FROM quotes WHERE state = 'delivered' OR relaying_at IS NOT NULL ORDER BY COALESCE(delivered_at, relaying_at) DESC LIMIT 10000",
+    ).all() as QuoteRow[];
     return rows
       .map(toQuote)
       .filter((q) => Object.keys(q.shares).some(mine))
@@ -349,15 +371,25 @@ export class PostageBook {
     return (this.#sql("SELECT * FROM refunds WHERE state = 'sending' ORDER BY created_at").all() as RefundDbRow[]).map(toRefund);
   }
 
-  /** Quotes never used that expired before `before` and were not swept yet, oldest first. */
+  /** Refunds from the gateway's key (the quote has no bank payee) in this currency whose transfer has no answer yet. */
+  sendingKeyRefunds(currency: string): RefundRow[] {
+    const rows = this.#sql(
+      "SELECT r.* FROM refunds r JOIN quotes q ON q.ref = r.ref WHERE r.state = 'sending' AND r.currency = ? AND q.payee IS NULL",
+    ).all(currency) as RefundDbRow[];
+    return rows.map(toRefund);
+  }
+
+  /** Quotes never used (nor relayed) that expired before `before` and were not swept yet, oldest first. */
   expiredQuotes(before: number, limit: number): Quote[] {
-    const rows = this.#sql("SELECT * FROM quotes WHERE state = 'quoted' AND swept_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?").all(before, limit) as QuoteRow[];
+    const rows = this.#sql(
+      "SELECT * FROM quotes WHERE state = 'quoted' AND swept_at IS NULL AND relaying_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?",
+    ).all(before, limit) as QuoteRow[];
     return rows.map(toQuote);
   }
 
   /** The sweep is done with this expired quote: `result` says what it found (unpaid, refunded, ...). */
   markSwept(ref: string, result: string, now: number): void {
-    this.#sql("UPDATE quotes SET swept_at = ?, sweep_result = ? WHERE ref = ? AND state = 'quoted'").run(now, result, ref);
+    this.#sql("UPDATE quotes SET swept_at = ?, sweep_result = ? WHERE ref = ? AND state = 'quoted' AND relaying_at IS NULL").run(now, result, ref);
   }
 
   addCorrespondent(owner: string, address: string): void {

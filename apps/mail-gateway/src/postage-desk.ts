@@ -16,8 +16,11 @@ export interface Envelope {
 }
 
 export type Decision =
-  /** Relay with this X-LCP-Postage value; `settle` records the payment as used once relayed. */
-  | { kind: 'relay'; postage: string; ref?: string; settle?: () => Promise<void>; release?: () => void }
+  /**
+   * Relay with this X-LCP-Postage value; `settle` records the payment as used once relayed;
+   * `release` after a failed relay (`refused`: the MTA answered with a refusal, so it did not take the message).
+   */
+  | { kind: 'relay'; postage: string; ref?: string; settle?: () => Promise<void>; release?: (refused: boolean) => Promise<void> }
   /** The same paid message again (the sender did not see our answer): accepted, not relayed twice. */
   | { kind: 'duplicate'; ref: string }
   | { kind: 'refuse'; code: number; message: string | string[] };
@@ -171,6 +174,12 @@ export class PostageDesk {
         const price = quote.prices[paid.currency] ?? 0n;
         return refuse(550, `5.7.0 ${ref} was paid ${formatAmount(paid.amount, scale)} of ${formatAmount(price, scale)}: pay the rest with the same transactionId.`);
       }
+      // durable before the MTA has the message: if "delivered" is never written (a crash, a failed
+      // write), the sweep must not take this quote for postage paid and never used
+      if (!(await book.markRelaying(ref, paid.currency, paid.amount, this.#now()))) {
+        release();
+        return refuse(550, `5.7.0 Postage ${ref} has expired: send the message without it for a new quote.`);
+      }
       return {
         kind: 'relay',
         ref,
@@ -184,7 +193,14 @@ export class PostageDesk {
             release();
           }
         },
-        release,
+        release: async (refused) => {
+          try {
+            // a refusal means the MTA did not take it; without an answer it may have, and the mark stays
+            if (refused) await book.clearRelaying(ref);
+          } finally {
+            release();
+          }
+        },
       };
     } catch (error) {
       release();

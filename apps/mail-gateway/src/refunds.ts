@@ -5,7 +5,9 @@
 //   before sending; a refund found "sending" later is settled with the client's pending transfer
 //   (the same counter, so the issuer pays it once). If the client holds nothing for it (the answer
 //   came and the process stopped before booking it, or it was never sent) it becomes "unknown":
-//   never sent again by itself, for the operator to look up in the issuer's statement.
+//   never sent again by itself, for the operator to look up in the issuer's statement. So does a
+//   refund whose send ended in any error other than no answer or a definitive refusal (an
+//   unreadable answer, the client's state not saved): the money may have moved.
 // - from a payee's bank account: POST /api/v1/payments with an Idempotency-Key made of the
 //   refund's transactionId and attempt, so a repeated request gets the first one's answer.
 import { createHash } from 'node:crypto';
@@ -68,6 +70,12 @@ export class Refunds {
     return running;
   }
 
+  /** Resolves when the refunds under way have ended (their answers written down). */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running.values()]);
+    await this.#keyChain;
+  }
+
   /** A refund left "sending" (a crash, or no answer yet), settled the same way. */
   retry(row: RefundRow, payee: string | undefined): Promise<RefundOutcome> {
     return this.refund({ ...row, ...(payee ? { payee } : {}) });
@@ -77,6 +85,10 @@ export class Refunds {
     const { book, banks, now, log } = this.options;
     const bank = banks.get(payee);
     if (!bank) throw new Error(`no bank account is configured for the payee ${payee}`);
+    // a token of another customer (BankTokenError): nothing is written down or sent; no answer: pay() asks again
+    await bank.verify().catch((error: unknown) => {
+      if (!(error instanceof BankApiError)) throw error;
+    });
     const row = book.beginRefund(order, now());
     if (row.state !== 'sending') return { row, repeated: true };
     let answer;
@@ -108,7 +120,17 @@ export class Refunds {
     const client = await this.options.clientFor(order.currency);
     // first settle whatever transfer the client holds without an answer, on the refund it belongs to
     // (LcpNetworkError: the issuer is not answering; nothing new is started)
-    for (let recovered = await client.recoverPending(); recovered; recovered = await client.recoverPending()) {
+    for (;;) {
+      let recovered;
+      try {
+        recovered = await client.recoverPending();
+      } catch (error) {
+        if (!(error instanceof LcpFaultError) || error.retryable) throw error;
+        // refused for good: nothing moved, and the client has let it go
+        this.#refusedPending(order.currency, error);
+        continue;
+      }
+      if (!recovered) break;
       this.#book(recovered.order.transactionId, recovered.response);
     }
     const row = book.beginRefund(order, now());
@@ -137,16 +159,39 @@ export class Refunds {
         // still pending in the client: asking again sends the same transfer with its counter
         return { row, repeated: false };
       }
-      book.finishRefund(row.ref, row.recipient, 'failed', 'refused');
-      log.warn({ err: (error as Error).message }, 'refund refused by the issuer');
-      return { row: { ...row, state: 'failed', result: 'refused' }, repeated: false };
+      if (error instanceof LcpFaultError) {
+        // a definitive refusal: nothing moved, so asking again may start a new transfer
+        book.finishRefund(row.ref, row.recipient, 'failed', 'refused');
+        log.warn({ err: error.message }, 'refund refused by the issuer');
+        return { row: { ...row, state: 'failed', result: 'refused' }, repeated: false };
+      }
+      // an unreadable answer, or the client's state not saved after the send: the money may have
+      // moved, so it is never sent again by itself (a new attempt would pay twice)
+      book.finishRefund(row.ref, row.recipient, 'unknown', 'outcomeUnknown');
+      log.error({ err: (error as Error).message, transactionId: row.transactionId }, 'a refund has no known outcome; it is not sent again (see the issuer statement)');
+      return { row: { ...row, state: 'unknown', result: 'outcomeUnknown' }, repeated: false };
     }
+  }
+
+  /**
+   * The transfer the client held was refused for good. It belongs to the one refund from the
+   * gateway's key in this currency still "sending": one goes out at a time, and a new one starts
+   * only once the client holds none. With several (a crash before a send), it cannot be told
+   * which; they become "unknown" when next asked.
+   */
+  #refusedPending(currency: string, error: LcpFaultError): void {
+    const { book, log } = this.options;
+    const sending = book.sendingKeyRefunds(currency);
+    const row = sending.length === 1 ? sending[0] : undefined;
+    log.warn({ err: error.message, ...(row ? { transactionId: row.transactionId } : {}) }, 'a pending refund was refused by the issuer');
+    if (row) book.finishRefund(row.ref, row.recipient, 'failed', 'refused');
   }
 
   /** Books the issuer's answer on the refund with this transactionId. */
   #book(transactionId: string, response: TransferFundsResponse): RefundRow | undefined {
     const row = this.options.book.refundByTransactionId(transactionId);
-    if (!row || row.state !== 'sending') return row;
+    // "unknown" too: the issuer's answer, when the client still had it, is the outcome
+    if (!row || (row.state !== 'sending' && row.state !== 'unknown')) return row;
     const state = response.result === 'success' ? 'paid' : 'failed';
     this.options.book.finishRefund(row.ref, row.recipient, state, response.result);
     return { ...row, state, result: response.result };

@@ -17,6 +17,8 @@ export class RelayError extends Error {
     message: string,
     /** The downstream refused the message for good (5xx), as opposed to "try later". */
     readonly permanent: boolean,
+    /** The downstream answered with a refusal (4xx or 5xx), so it did not take the message; false: no answer, it may have. */
+    readonly refused = permanent,
   ) {
     super(message);
   }
@@ -46,7 +48,7 @@ export class Relay {
       return String(info.response ?? '');
     } catch (error) {
       const code = (error as { responseCode?: number }).responseCode;
-      throw new RelayError((error as Error).message, code !== undefined && code >= 500);
+      throw new RelayError((error as Error).message, code !== undefined && code >= 500, code !== undefined);
     }
   }
 

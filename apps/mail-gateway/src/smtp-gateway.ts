@@ -125,7 +125,7 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SMTPServer {
     try {
       await relay.send(envelope, rewriteMessage(message, decision.postage));
     } catch (error) {
-      decision.release?.();
+      decision.release?.(error instanceof RelayError && error.refused).catch((e: unknown) => log.error({ err: e, ref: decision.ref }, 'relay mark not cleared'));
       log.warn({ err: (error as Error).message }, 'relay failed');
       if (error instanceof RelayError && error.permanent) throw reply(554, '5.0.0 The mail server behind this gateway refused the message.');
       throw reply(451, '4.4.0 The message could not be handed on: try again later.');
@@ -133,7 +133,8 @@ export function createSmtpGateway(options: SmtpGatewayOptions): SMTPServer {
     // The answer does not wait for this commit: the downstream MTA has the message (and its own
     // durable queue), the reference stays locked until the commit, and a payment can only ever
     // pass the message it is bound to; a crash before the commit lets that same message through
-    // once more, nothing else.
+    // once more, nothing else. The quote's "relaying" mark, committed before the relay, keeps the
+    // sweep from refunding it meanwhile.
     decision.settle?.().catch((error: unknown) => log.error({ err: error, ref: decision.ref }, 'payment not marked as used'));
     log.info({ sender: envelope.sender, recipients: envelope.recipients, postage: decision.postage }, 'message relayed');
     return `2.0.0 Accepted (postage: ${decision.ref ? 'paid' : 'free'}).`;

@@ -4,8 +4,9 @@
 // The agent token comes from the environment (LCP_POSTAGE_AGENT_TOKEN), never from arguments.
 // Or as an LCP holder directly, with its own key: --identity FILE --currency WSDL [--issuer-ca FILE]
 // [--state FILE] (the holder's counter and pending transfer; kept in memory without it).
-// Or from a bank account: --bank-url https://bank.com [--bank-ca FILE], with the bank token (scope
-// spend) in LCP_POSTAGE_BANK_TOKEN.
+// Or from a bank account: --bank-url https://bank.com [--bank-ca FILE] --max AMOUNT@WSDL, with the
+// bank token (scope spend) in LCP_POSTAGE_BANK_TOKEN.
+// Both without the agent need --max: nothing else bounds what a reply can ask for.
 import { readFile } from 'node:fs/promises';
 import { AgentClient } from '@lcp/agent';
 import { FileStateStore, IssuerClient } from '@lcp/client';
@@ -19,8 +20,8 @@ export class UsageError extends Error {
 export const USAGE = `usage: lcp-postage send --server HOST:PORT --from ADDRESS --to ADDRESS [--to ...]
          [--subject TEXT] [--text TEXT] [--message-id <ID>] [--agent-url URL] [--max AMOUNT@CURRENCY_WSDL]
          [--starttls] [--ca FILE] [--servername NAME]
-         [--identity FILE --currency WSDL [--issuer-ca FILE] [--state FILE] [--scale N]]  (pay as a holder, no agent)
-         [--bank-url https://BANK [--bank-ca FILE]]  (pay from a bank account, no agent)
+         [--identity FILE --currency WSDL [--issuer-ca FILE] [--state FILE] [--scale N]]  (pay as a holder, no agent; needs --max)
+         [--bank-url https://BANK [--bank-ca FILE]]  (pay from a bank account, no agent; needs --max)
 environment: LCP_POSTAGE_AGENT_TOKEN (the agent's token for this application, when paying through it)
              LCP_POSTAGE_BANK_TOKEN (a bank token of scope spend, with --bank-url)`;
 
@@ -55,9 +56,11 @@ export async function runSendCli(argv: string[], env: Record<string, string | un
   const ca = one('--ca');
   const servername = one('--servername');
   const messageId = one('--message-id');
-  // paying with its own key, nothing but --max bounds what a gateway (or whoever answers) can ask
-  if (one('--identity') && Object.keys(maxAmount).length === 0) throw new UsageError('--identity needs --max AMOUNT (the most postage to pay)');
+  // paying with its own key or from a bank account, nothing but --max bounds what a gateway (or
+  // whoever answers on a plaintext connection) can ask; a bank token's daily limit is no bound per message
   const bankUrl = one('--bank-url');
+  if (one('--identity') && Object.keys(maxAmount).length === 0) throw new UsageError('--identity needs --max AMOUNT@CURRENCY_WSDL (the most postage to pay)');
+  if (bankUrl && Object.keys(maxAmount).length === 0) throw new UsageError('--bank-url needs --max AMOUNT@CURRENCY_WSDL (the most postage to pay)');
   if (bankUrl && one('--identity')) throw new UsageError('pay either from a bank (--bank-url) or as a holder (--identity), not both');
   if (bankUrl && !/^https:\/\/[^/\s]+\/?$/.test(bankUrl)) throw new UsageError('--bank-url takes the bank\'s https origin, e.g. https://bank.com');
   const holder = one('--identity') ? await holderPayer(one) : undefined;

@@ -213,14 +213,16 @@ export function issuerPayer(client: IssuerClient, holderId: string, currency: st
  * to the payee as quoted (a key, or a name the bank resolves, which is a book transfer when it
  * is a customer of the same bank). The Idempotency-Key is the reference, so a payment repeated
  * (a lost answer, a restarted program using the same token) is answered from the first one.
- * Refunds come back to the customer's payment name (alice@bank.com).
+ * Refunds come back to the customer's payment name (alice@bank.com). Use it with a maxAmount.
  */
 export function bankPayer(options: BankApiOptions): PostagePayer {
   const bank = new BankApi(options);
   let name: Promise<string> | undefined;
   return {
     refundTo: () => (name ??= bank.customer()),
-    accepts: () => true, // the bank decides (its currencies, the token's daily limit), before anything is sent
+    // the bank decides its currencies; only maxAmount bounds the amount a reply asks for (the
+    // token's daily limit is no bound per message), so give one
+    accepts: () => true,
     async pay(offer) {
       const order = { to: offer.payee, amount: offer.amount, currency: offer.currency, transactionId: offer.ref };
       for (let attempt = 0; ; attempt++) {
