@@ -2,8 +2,7 @@
 // (written to a temporary file, fsynced and renamed). Its content is the manifest that is
 // itself backed up (sealed, erasure coded, placed like any chunk), so a new machine with the
 // secret gets it back whole: snapshots, where every fragment is, contracts, peer records.
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { FragmentAudit } from './audit-tags.js';
 import type { PeerRecord } from './peer-choice.js';
 import type { Contract } from '@lcp/storage-node';
@@ -103,19 +102,6 @@ export function parseCatalog(text: string): Catalog {
   const parsed = JSON.parse(text, (_key, value: unknown) => (typeof value === 'string' && /^-?\d+n$/.test(value) ? BigInt(value.slice(0, -1)) : value)) as Catalog;
   if (parsed.version !== 1 || typeof parsed.settings !== 'object') throw new Error('not an lcp-backup catalog');
   return parsed;
-}
-
-export async function writeFileDurably(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temporary = `${path}.tmp-${process.pid}`;
-  const handle = await open(temporary, 'w', 0o600);
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temporary, path);
 }
 
 export async function loadCatalog(path: string): Promise<Catalog | undefined> {

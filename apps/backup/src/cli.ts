@@ -1,9 +1,9 @@
 // lcp-backup commands: init, backup, list, restore, check, repair, peers, statement, identity.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { writeFileDurably } from '@lcp/client';
 import { parseAmount, formatAmount } from '@lcp/protocol';
 import { startBackup, type BackupOptions } from './app.js';
-import { writeFileDurably } from './catalog.js';
 import { parseConfig } from './config.js';
 import { UsageError } from './errors.js';
 import { table, type Output } from './progress.js';

@@ -1,7 +1,8 @@
 // What every part of the backup client shares: the options it was started with, the peers by
 // node id, and the catalog and the budget once init (or a catalog in this folder) gives them.
 import { join } from 'node:path';
-import { serializeCatalog, writeFileDurably, type Catalog, type FragmentRef, type Settings } from './catalog.js';
+import { writeFileDurably } from '@lcp/client';
+import { serializeCatalog, type Catalog, type FragmentRef, type Settings } from './catalog.js';
 import { UsageError } from './errors.js';
 import { estimateFailure, DEFAULT_PRIOR, type Prior } from './peer-choice.js';
 import type { Peer } from './peers.js';

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { syncDirectory } from '@lcp/client';
 
 export interface ReceivedContent {
   temp: string;
@@ -78,15 +79,5 @@ export class ContentStore {
   /** The object's bytes, or `length` of them from `offset`. */
   read(relative: string, range?: { offset: number; length: number }): ReadStream {
     return createReadStream(join(this.dir, relative), range ? { start: range.offset, end: range.offset + range.length - 1 } : {});
-  }
-}
-
-// The rename is durable only once its directory is synced.
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

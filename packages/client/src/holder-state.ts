@@ -1,8 +1,8 @@
 // What a holder must remember about each issuer across restarts: the last messageCounter
 // (persisted BEFORE a request is sent, with the request itself, so a crash mid-send can be
 // recovered by retransmitting it), and the deposit notifications received but not yet used.
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileDurably } from './durable-file.js';
 
 export interface PendingTransfer {
   counter: string;
@@ -54,11 +54,9 @@ export class MemoryStateStore implements HolderStateStore {
   }
 }
 
-/** A JSON file written atomically and fsynced: write temp, fsync, rename; one save at a time. */
+/** A JSON file replaced atomically and durably (writeFileDurably); one save at a time. */
 export class FileStateStore implements HolderStateStore {
   #saving: Promise<void> = Promise.resolve();
-  #temp = 0;
-
   constructor(readonly path: string) {}
 
   async load(): Promise<HolderState> {
@@ -72,21 +70,8 @@ export class FileStateStore implements HolderStateStore {
 
   save(state: HolderState): Promise<void> {
     const snapshot = JSON.stringify(state); // the state as it is now, whatever happens to it next
-    const run = this.#saving.then(() => this.#write(snapshot));
+    const run = this.#saving.then(() => writeFileDurably(this.path, snapshot));
     this.#saving = run.catch(() => undefined);
     return run;
-  }
-
-  async #write(snapshot: string): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    const temp = `${this.path}.${process.pid}.${this.#temp++}.tmp`;
-    const file = await open(temp, 'w', 0o600);
-    try {
-      await file.writeFile(snapshot);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(temp, this.path);
   }
 }

@@ -5,3 +5,4 @@ export * from './wallet.js';
 export * from './loopback-lookup.js';
 export * from './resolve.js';
 export * from './bounded-request.js';
+export * from './durable-file.js';
