@@ -1,37 +1,15 @@
 // kill -9 of the issuer process during a stream of transfers: after a restart every
 // acknowledged transfer is there exactly once, the sum is zero, and the transfers that were
 // in flight are settled by retransmitting them with the same counter.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { IssuerClient, MemoryStateStore } from '@lcp/client';
 import type { IssuerLedger } from '@lcp/issuer-core';
+import { serveIssuer } from './bench/serve-process.js';
 import { initCurrency, loadCurrency, openCurrencyLedger } from './currency.js';
 import { demoCa, loopback, newHolder, type TestHolder } from './test-support.js';
-
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-interface Served {
-  child: ChildProcess;
-  wsdlUrl: string;
-}
-
-/** Starts `lcp-issuer serve` and reads its ports from the "issuer started" log line. */
-function serve(dir: string): Promise<Served> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; httpPort?: number };
-      if (entry.msg === 'issuer started') resolve({ child, wsdlUrl: `http://money.com:${entry.httpPort}/lcp.wsdl` });
-    });
-    child.once('exit', (code) => reject(new Error(`issuer exited early (${code})`)));
-  });
-}
 
 let dir: string;
 let holders: TestHolder[];
@@ -66,7 +44,7 @@ it('keeps every acknowledged transfer exactly once across kill -9', async () => 
       retries: 0, // see the crash, do not ride it out
     });
 
-  const first = await serve(dir);
+  const first = await serveIssuer(dir);
   const clients = await Promise.all(holders.map((_, i) => connect(first.wsdlUrl, i)));
   const acknowledged: string[] = [];
   let sent = 0;
@@ -89,7 +67,7 @@ it('keeps every acknowledged transfer exactly once across kill -9', async () => 
   expect(acknowledged.length).toBeGreaterThan(20);
 
   // restart; each holder's next request first retransmits the one left pending by the crash
-  const second = await serve(dir);
+  const second = await serveIssuer(dir);
   try {
     const again = await Promise.all(holders.map((_, i) => connect(second.wsdlUrl, i)));
     const pendingBefore = (await Promise.all(states.map((s) => s.load()))).filter((s) => s.pending).length;

@@ -564,7 +564,7 @@ describe('a 50 MB body streamed to `lcp-issuer serve`', () => {
     const ledger = await openLedger();
     await ledger.mint(sender.id, FUNDS, 'fund-sender');
     await ledger.close();
-    served = await serve(dir, { ...process.env, LCP_LOG_LEVEL: 'info' }); // it reads the ports from the log
+    served = await serve(dir);
     target = { issuer: { httpsPort: served.httpsPort }, ca };
   }, 30_000);
 

@@ -2,26 +2,23 @@
 // long-polls woken across nodes, a holder alternating between nodes, sessions resumed on
 // another node with the resumed fee, kill -9 of a node under load, and a PostgreSQL restart
 // under load. Nodes are the same startIssuer() as production, or `lcp-issuer serve` processes.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import https from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import tls from 'node:tls';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import * as soap from 'soap';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { IssuerClient, MemoryStateStore } from '@lcp/client';
 import { startIssuer, type RunningIssuer } from './app.js';
+import { serveIssuer } from './bench/serve-process.js';
 import { createDatabase, startPostgres, type RunningPostgres } from '@lcp/issuer-core/postgres-container';
 import { initCurrency, loadCurrency } from './currency.js';
 import { createLogger } from './logger.js';
 import { demoCa, faultOf, loopback, newHolder, type TestHolder } from './test-support.js';
 
-const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const FEES = { LCP_FEE_RATE_PPM: '10000', LCP_FEE_RESUMED_RATE_PPM: '5000', LCP_FEE_FIXED: '0', LCP_FEE_RESUMED_FIXED: '0' };
 
 const dirs: string[] = [];
@@ -243,27 +240,6 @@ describe('durability', { timeout: 60_000 }, () => {
   });
 });
 
-interface Served {
-  child: ChildProcess;
-  wsdlUrl: string;
-}
-
-/** `lcp-issuer serve` in a process of its own; its ports come from the "issuer started" log line. */
-function serve(dir: string, nodeId: string): Promise<Served> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, LCP_NODE_ID: nodeId, LCP_LOG_LEVEL: 'info' },
-  });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; httpPort?: number };
-      if (entry.msg === 'issuer started') resolve({ child, wsdlUrl: `http://money.com:${entry.httpPort}/lcp.wsdl` });
-    });
-    child.once('exit', (code) => reject(new Error(`issuer exited early (${code})`)));
-  });
-}
-
 /**
  * Holders paying each other in a ring, each through its own node, until `stop` resolves.
  * A transfer left without an answer is settled first by the holder's next call (same counter),
@@ -314,8 +290,8 @@ describe('failures under load', () => {
     const url = await createDatabase(inject('postgresUrl'));
     const dir = await currency(url);
     const holders = await Promise.all(Array.from({ length: 6 }, () => newHolder()));
-    const nodeA = await serve(dir, 'node-a');
-    const nodeB = await serve(dir, 'node-b');
+    const nodeA = await serveIssuer(dir, { env: { LCP_NODE_ID: 'node-a' } });
+    const nodeB = await serveIssuer(dir, { env: { LCP_NODE_ID: 'node-b' } });
     let aAlive = true;
     let treasury = '';
     try {

@@ -5,12 +5,11 @@
 // inside every transfer, and the latency of a deposit notification across nodes.
 // Run alone after a build: node dist/bench/postgres-bench.js   (BENCH_SECONDS=5 by default)
 // Needs a Docker engine (sh docker/engine.sh) and pgbench on the PATH (Debian: postgresql-client).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -23,6 +22,7 @@ import { newHolders, type BenchHolder } from './holders.js';
 import { createDatabase, startPostgres, type RunningPostgres } from '@lcp/issuer-core/postgres-container';
 import { fixed, int, machine, percent, table } from './report.js';
 import { getDepositsRequest, transferRequestsTo } from './requests.js';
+import { serveIssuer, type ServedIssuer } from './serve-process.js';
 import { TlsHttpConnection } from './tls-http.js';
 
 const run = promisify(execFile);
@@ -31,7 +31,6 @@ const WARMUP_MS = 1500;
 const CALLERS = 32;
 const ACCOUNTS = 10_000;
 const HOT = 10;
-const MAIN = fileURLToPath(new URL('../main.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('../../bench-results/', import.meta.url));
 
 const fakeEntity = (name: string): EntityId => createHash('sha256').update(name).digest('hex') as EntityId;
@@ -149,24 +148,7 @@ function pick(r: LoadFigures): LoadFigures {
   return { perSecond: r.perSecond, p50Ms: r.p50Ms, p99Ms: r.p99Ms, failures: r.failures, firstFailure: r.firstFailure };
 }
 
-interface Node {
-  child: ChildProcess;
-  httpsPort: number;
-}
-
-function serveNode(dir: string, nodeId: string): Promise<Node> {
-  const child = spawn(process.execPath, [MAIN, 'serve', '--dir', dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, LCP_NODE_ID: nodeId, LCP_LOG_LEVEL: 'info' },
-  });
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line) as { msg?: string; httpsPort?: number };
-      if (entry.msg === 'issuer started') resolve({ child, httpsPort: entry.httpsPort ?? 0 });
-    });
-    child.once('exit', (code) => reject(new Error(`issuer node exited (${code})`)));
-  });
-}
+type Node = ServedIssuer;
 
 /** Holders over TLS, holder i on node i % nodes, each paying recipients drawn from `recipients`. */
 async function issuerLoad(nodes: Node[], holders: BenchHolder[], recipients: string[]): Promise<LoadFigures> {
@@ -312,14 +294,14 @@ async function main(): Promise<void> {
       for (const [i, h] of holders.entries()) await minting.mint(h.id as EntityId, 10n ** 8n, `fund-${i}`);
       await minting.close();
     }
-    const nodeA = await serveNode(dir, 'bench-a');
+    const nodeA = await serveIssuer(dir, { env: { LCP_NODE_ID: 'bench-a' } });
     children.push(nodeA.child);
     const oneNode = await issuerLoad([nodeA], holders, population);
     const oneNodeHot = await issuerLoad([nodeA], holders, hot);
     for (const f of [oneNode, oneNodeHot]) console.log(`    ${int(f.perSecond)}/s p99 ${fixed(f.p99Ms)} ms, ${f.failures} failed ${f.firstFailure ?? ''}`);
 
     console.log('4/6 two issuer nodes');
-    const nodeB = await serveNode(dir, 'bench-b');
+    const nodeB = await serveIssuer(dir, { env: { LCP_NODE_ID: 'bench-b' } });
     children.push(nodeB.child);
     const twoNodes = await issuerLoad([nodeA, nodeB], holders, population);
     const twoNodesHot = await issuerLoad([nodeA, nodeB], holders, hot);

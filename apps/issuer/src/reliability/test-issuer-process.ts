@@ -1,28 +1,11 @@
 // `lcp-issuer serve` as a child process that can be killed with SIGKILL and started again on
 // the same folder, as crash.test.ts does; plus the currency folder and a direct look at its
 // ledger once the child is gone.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { IssuerLedger } from '@lcp/issuer-core';
+import { serveIssuer, type ServedIssuer } from '../bench/serve-process.js';
 import { loadCurrency, openCurrencyLedger } from '../currency.js';
 
-const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
-interface LogEntry {
-  level?: number;
-  msg?: string;
-  httpPort?: number;
-  httpsPort?: number;
-  err?: { message?: string };
-}
-
-export interface Served {
-  child: ChildProcess;
-  httpsPort: number;
-  wsdlUrl: string;
-  exited: Promise<number | null>;
-}
+export type Served = ServedIssuer;
 
 /** The issuer in `dir` as a child process; resolves once its "issuer started" line is out. */
 export class IssuerProcess {
@@ -38,28 +21,16 @@ export class IssuerProcess {
     return this.#current;
   }
 
-  start(): Promise<Served> {
-    const child = spawn(process.execPath, [MAIN, 'serve', '--dir', this.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    createInterface({ input: child.stderr! }).on('line', (line) => this.errors.push(`stderr: ${line}`));
+  async start(): Promise<Served> {
     this.starts++;
-    return new Promise((resolve, reject) => {
-      createInterface({ input: child.stdout! }).on('line', (line) => {
-        let entry: LogEntry;
-        try {
-          entry = JSON.parse(line) as LogEntry;
-        } catch {
-          this.errors.push(`stdout: ${line}`);
-          return;
-        }
-        if ((entry.level ?? 0) >= 50) this.errors.push(`${entry.msg ?? ''}: ${entry.err?.message ?? line}`);
-        if (entry.msg === 'issuer started' && entry.httpsPort && entry.httpPort) {
-          this.#current = { child, httpsPort: entry.httpsPort, wsdlUrl: `http://money.com:${entry.httpPort}/lcp.wsdl`, exited };
-          resolve(this.#current);
-        }
-      });
-      void exited.then((code) => reject(new Error(`the issuer exited before it started (${code})`)));
+    this.#current = await serveIssuer(this.dir, {
+      onLine: (line, entry, stream) => {
+        if (stream === 'stderr') this.errors.push(`stderr: ${line}`);
+        else if (!entry) this.errors.push(`stdout: ${line}`);
+        else if ((entry.level ?? 0) >= 50) this.errors.push(`${entry.msg ?? ''}: ${entry.err?.message ?? line}`);
+      },
     });
+    return this.#current;
   }
 
   /** kill -9, and wait until the process is gone. */
