@@ -131,6 +131,7 @@ function toQuote(row: QuoteRow): Quote {
 
 export interface RefundRow {
   ref: string;
+  /** The recipient whose share goes back, or `expired:<currency>` for postage of a quote never used. */
   recipient: string;
   currency: string;
   amount: bigint;

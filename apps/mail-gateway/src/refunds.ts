@@ -19,17 +19,10 @@ import type { Logger } from './logger.js';
 import { isEntityId } from './payees.js';
 import type { PostageBook, RefundRow } from './postage-book.js';
 
-export interface RefundOrder {
-  ref: string;
-  /** The recipient whose share goes back, or `expired:<currency>` for postage of a quote never used. */
-  recipient: string;
-  currency: string;
-  amount: bigint;
-  refundTo: string;
-  transactionId: string;
+export type RefundOrder = Pick<RefundRow, 'ref' | 'recipient' | 'currency' | 'amount' | 'refundTo' | 'transactionId'> & {
   /** The bank payee the postage was paid to; absent: the gateway's key. */
   payee?: string;
-}
+};
 
 export interface RefundOutcome {
   row: RefundRow;
