@@ -39,4 +39,24 @@ describe('DepositWaiters', () => {
     expect(await waiters.register('dave').wait(5000)).toBe('woken');
     expect(waiters.size).toBe(0);
   });
+
+  it('a claimed waiter ignores its timer, aborts and wakes, and ends only by settle', async () => {
+    const waiters = new DepositWaiters<string>();
+    const controller = new AbortController();
+    const plain = waiters.register('bob');
+    const answering = waiters.register('bob', async () => 'answer');
+    const plainWait = plain.wait(5000);
+    const answeringWait = answering.wait(20, controller.signal);
+    const [claimed, ...others] = waiters.claim('bob');
+    expect(others).toHaveLength(0); // only a waiter with an answer can be claimed
+    controller.abort();
+    waiters.wake('bob');
+    expect(await plainWait).toBe('woken');
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    claimed?.settle({ answer: await claimed.answer({} as never) as string });
+    expect(await answeringWait).toEqual({ answer: 'answer' });
+    plain.cancel();
+    answering.cancel();
+    expect(waiters.size).toBe(0);
+  });
 });

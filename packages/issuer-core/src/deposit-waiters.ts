@@ -1,23 +1,41 @@
 // Long-poll waiters for getDeposits, keyed by holder. A request registers BEFORE it queries
 // the store, so a deposit committed between the query and the wait still wakes it (a waiter
 // woken before it waits returns at once). No polling: a commit, a timeout or an abort ends a wait.
+//
+// A waiter may also be answered inside the transaction that brings its deposit (claim): the
+// transfer runs the waiter's `answer` work in its own transaction, and the waiter gets that
+// answer once the transfer's commit is durable. One commit then carries both the deposit and
+// the long-poll's acknowledgement, instead of a second commit after the first.
 
-export type WaitEnd = 'woken' | 'timeout' | 'aborted';
+import type { LedgerTx } from './types.js';
 
-export interface DepositWaiter {
-  /** Waits until woken, `ms` elapse or `signal` aborts; returns at once if already woken. */
-  wait(ms: number, signal?: AbortSignal): Promise<WaitEnd>;
+export type WaitEnd<A = never> = 'woken' | 'timeout' | 'aborted' | { answer: A };
+
+export interface DepositWaiter<A = never> {
+  /** Waits until woken or answered, `ms` elapse or `signal` aborts; returns at once if already woken. */
+  wait(ms: number, signal?: AbortSignal): Promise<WaitEnd<A>>;
   /** Leaves the registry (always call it once the request is answered). */
   cancel(): void;
 }
 
-interface Entry {
-  woken: boolean;
-  notify: (() => void) | undefined;
+/** A waiting request taken out of the registry by claim(); it ends only through settle(). */
+export interface ClaimedWaiter<A> {
+  readonly answer: (tx: LedgerTx) => Promise<A | 'wait'>;
+  /** `{ answer }` once the transaction that ran `answer` committed; 'woken' (query again) if it did not. */
+  settle(end: 'woken' | { answer: A }): void;
 }
 
-export class DepositWaiters {
-  readonly #byHolder = new Map<string, Set<Entry>>();
+interface Entry<A> {
+  woken: boolean;
+  /** Set while the request waits. */
+  finish: ((end: WaitEnd<A>) => void) | undefined;
+  /** Stops the wait's timer and abort listener, so that only finish() ends it. */
+  hold: (() => void) | undefined;
+  readonly answer: ((tx: LedgerTx) => Promise<A | 'wait'>) | undefined;
+}
+
+export class DepositWaiters<A = never> {
+  readonly #byHolder = new Map<string, Set<Entry<A>>>();
   #closed = false;
 
   /** Registered waiters across all holders (for metrics and tests). */
@@ -27,8 +45,9 @@ export class DepositWaiters {
     return count;
   }
 
-  register(holder: string): DepositWaiter {
-    const entry: Entry = { woken: this.#closed, notify: undefined };
+  /** `answer`, when given, lets a transfer to `holder` answer this request in its own transaction (claim). */
+  register(holder: string, answer?: (tx: LedgerTx) => Promise<A | 'wait'>): DepositWaiter<A> {
+    const entry: Entry<A> = { woken: this.#closed, finish: undefined, hold: undefined, answer };
     if (!this.#closed) {
       let set = this.#byHolder.get(holder);
       if (!set) {
@@ -45,6 +64,26 @@ export class DepositWaiters {
       wait: (ms, signal) => waitFor(entry, ms, signal),
       cancel: remove,
     };
+  }
+
+  /**
+   * Takes the requests of `holder` that are waiting now and can be answered by a transaction.
+   * Their timers and aborts no longer end them: the caller must settle each one.
+   */
+  claim(holder: string): Array<ClaimedWaiter<A>> {
+    const set = this.#byHolder.get(holder);
+    if (!set) return [];
+    const claimed: Array<ClaimedWaiter<A>> = [];
+    for (const entry of set) {
+      const { finish, answer } = entry;
+      if (entry.woken || !finish || !answer) continue;
+      set.delete(entry);
+      entry.hold?.();
+      entry.woken = true; // a wake now changes nothing: this request is answered by its settle
+      claimed.push({ answer, settle: finish });
+    }
+    if (set.size === 0) this.#byHolder.delete(holder);
+    return claimed;
   }
 
   /** Wakes every waiter of `holder`; call after the commit that gave it a deposit. */
@@ -65,33 +104,34 @@ export class DepositWaiters {
   /** Wakes everyone; later registrations are born woken, so no request starts a new wait. */
   close(): void {
     this.#closed = true;
-    const sets = [...this.#byHolder.values()];
-    this.#byHolder.clear();
-    for (const set of sets) for (const entry of set) wakeEntry(entry);
+    this.wakeAll();
   }
 }
 
-function wakeEntry(entry: Entry): void {
+function wakeEntry<A>(entry: Entry<A>): void {
   entry.woken = true;
-  const notify = entry.notify;
-  entry.notify = undefined;
-  notify?.();
+  entry.finish?.('woken');
 }
 
-function waitFor(entry: Entry, ms: number, signal: AbortSignal | undefined): Promise<WaitEnd> {
+function waitFor<A>(entry: Entry<A>, ms: number, signal: AbortSignal | undefined): Promise<WaitEnd<A>> {
   if (entry.woken) return Promise.resolve('woken');
   if (signal?.aborted) return Promise.resolve('aborted');
   if (!(ms > 0)) return Promise.resolve('timeout');
-  return new Promise<WaitEnd>((resolve) => {
-    const finish = (end: WaitEnd): void => {
+  return new Promise<WaitEnd<A>>((resolve) => {
+    const hold = (): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      entry.notify = undefined;
+    };
+    const finish = (end: WaitEnd<A>): void => {
+      hold();
+      entry.finish = undefined;
+      entry.hold = undefined;
       resolve(end);
     };
     const onAbort = (): void => finish('aborted');
     const timer = setTimeout(() => finish('timeout'), ms);
     signal?.addEventListener('abort', onAbort, { once: true });
-    entry.notify = () => finish('woken');
+    entry.finish = finish;
+    entry.hold = hold;
   });
 }

@@ -15,7 +15,7 @@ import {
   MAX_MINOR_UNITS,
   assertScale,
 } from '@lcp/protocol';
-import { DepositWaiters } from './deposit-waiters.js';
+import { DepositWaiters, type ClaimedWaiter } from './deposit-waiters.js';
 import {
   FEE_ACCOUNT,
   type DepositsOutcome,
@@ -23,6 +23,7 @@ import {
   type IssuerLedger,
   type IssuerSettings,
   type LedgerStore,
+  type LedgerTx,
   type Refusal,
   type TransferOutcome,
 } from './types.js';
@@ -85,7 +86,7 @@ function checkTransferBody(body: TransferBody): Refusal | undefined {
 export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings): IssuerLedger {
   checkSettings(settings);
   const { treasury, issuanceCap, fees } = settings;
-  const waiters = new DepositWaiters();
+  const waiters = new DepositWaiters<DepositsOutcome>();
   // deposits committed by other nodes on a shared store wake this node's long-polls too
   const unsubscribe = store.onDeposits?.((recipients) => {
     if (recipients === 'all') waiters.wakeAll();
@@ -110,57 +111,87 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
       return refuse('invalidCounter', 'messageCounter must be an integer from 1 to 2^63-1');
     }
     const bodyHash = transferBodyHash(body);
+    // long-polls of the recipient answered inside this transfer's transaction, told after its commit
+    const answered: Array<{ waiter: ClaimedWaiter<DepositsOutcome>; answer: DepositsOutcome }> = [];
+    const requery = (): void => {
+      for (const { waiter } of answered.splice(0)) waiter.settle('woken');
+    };
 
-    const outcome = await store.transaction(async (tx): Promise<TransferOutcome> => {
-      const account = await tx.account(sender);
-      const lastCounter = account?.lastCounter ?? 0n;
-      const messageCounter = counter ?? lastCounter + 1n;
-      // A request is stored only with the sender's last counter raised to its own, so a counter
-      // above the last one is new: only a lower or equal one can be a retransmission.
-      const previous = messageCounter <= lastCounter ? await tx.findRequest(sender, messageCounter) : undefined;
-      if (previous) {
-        if (previous.bodyHash !== bodyHash) {
-          return refuse('counterReused', `messageCounter ${messageCounter} was already used with a different request`);
+    let outcome: TransferOutcome;
+    try {
+      outcome = await store.transaction(async (tx): Promise<TransferOutcome> => {
+        requery(); // a store that runs the work again has undone what the last attempt answered
+        const account = await tx.account(sender);
+        const lastCounter = account?.lastCounter ?? 0n;
+        const messageCounter = counter ?? lastCounter + 1n;
+        // A request is stored only with the sender's last counter raised to its own, so a counter
+        // above the last one is new: only a lower or equal one can be a retransmission.
+        const previous = messageCounter <= lastCounter ? await tx.findRequest(sender, messageCounter) : undefined;
+        if (previous) {
+          if (previous.bodyHash !== bodyHash) {
+            return refuse('counterReused', `messageCounter ${messageCounter} was already used with a different request`);
+          }
+          return { response: { result: previous.result, fee: previous.fee }, replayed: true };
         }
-        return { response: { result: previous.result, fee: previous.fee }, replayed: true };
-      }
-      if (messageCounter <= lastCounter) {
-        return refuse('counterTooLow', `messageCounter must be higher than ${lastCounter}`);
-      }
+        if (messageCounter <= lastCounter) {
+          return refuse('counterTooLow', `messageCounter must be higher than ${lastCounter}`);
+        }
 
-      const balance = account?.balance ?? 0n;
-      const fromTreasury = sender === treasury;
-      const fee = fromTreasury ? 0n : transferFee(body.amount, resumed ? fees.resumedTransfer : fees.transfer);
-      let result: TransferResult = 'success';
-      if (fromTreasury) {
-        if (balance - body.amount < -issuanceCap) result = 'issuanceCapExceeded';
-      } else if (balance < body.amount + fee) {
-        result = 'insufficientFunds';
-      }
-      if (result !== 'success') {
-        // A definitive answer: it uses up the counter, and a retransmission gets it again.
-        await tx.recordRequest(sender, messageCounter, { bodyHash, result, fee: 0n });
-        return { response: { result, fee: 0n }, replayed: false };
-      }
-      await tx.recordTransfer({
-        sender,
-        recipient: body.recipient,
-        amount: body.amount,
-        fee,
-        transactionId: body.transactionId,
-        ...(body.userid !== undefined ? { userid: body.userid } : {}),
-        counter: messageCounter,
-        bodyHash,
-        resumed,
-      });
-      return { response: { result: 'success', fee }, replayed: false };
-    }, { lock: [sender, body.recipient] });
+        const balance = account?.balance ?? 0n;
+        const fromTreasury = sender === treasury;
+        const fee = fromTreasury ? 0n : transferFee(body.amount, resumed ? fees.resumedTransfer : fees.transfer);
+        let result: TransferResult = 'success';
+        if (fromTreasury) {
+          if (balance - body.amount < -issuanceCap) result = 'issuanceCapExceeded';
+        } else if (balance < body.amount + fee) {
+          result = 'insufficientFunds';
+        }
+        if (result !== 'success') {
+          // A definitive answer: it uses up the counter, and a retransmission gets it again.
+          await tx.recordRequest(sender, messageCounter, { bodyHash, result, fee: 0n });
+          return { response: { result, fee: 0n }, replayed: false };
+        }
+        await tx.recordTransfer({
+          sender,
+          recipient: body.recipient,
+          amount: body.amount,
+          fee,
+          transactionId: body.transactionId,
+          ...(body.userid !== undefined ? { userid: body.userid } : {}),
+          counter: messageCounter,
+          bodyHash,
+          resumed,
+        });
+        answered.push(...(await answerWaiting(tx, body.recipient)));
+        return { response: { result: 'success', fee }, replayed: false };
+      }, { lock: [sender, body.recipient] });
+    } catch (error) {
+      requery();
+      throw error;
+    }
 
     // The commit is durable: only now may a long-poll see (and answer with) the deposit.
+    for (const { waiter, answer } of answered) waiter.settle({ answer });
     if (!isRefusal(outcome) && !outcome.replayed && outcome.response.result === 'success') {
       waiters.wake(body.recipient);
     }
     return outcome;
+  }
+
+  /** Runs the waiting long-polls of `recipient` inside `tx`, each isolated: one that fails queries again later. */
+  async function answerWaiting(tx: LedgerTx, recipient: string) {
+    const answered: Array<{ waiter: ClaimedWaiter<DepositsOutcome>; answer: DepositsOutcome }> = [];
+    if (!tx.isolated) return answered;
+    for (const waiter of waiters.claim(recipient)) {
+      try {
+        const answer = await tx.isolated(() => waiter.answer(tx));
+        if (answer === 'wait') waiter.settle('woken');
+        else answered.push({ waiter, answer });
+      } catch {
+        waiter.settle('woken');
+      }
+    }
+    return answered;
   }
 
   async function pollDeposits(
@@ -177,43 +208,47 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
     const deadline = performance.now() + Math.min(wait, LIMITS.maxWaitMs);
     const paperMode = acknowledge === undefined;
 
+    const answer = async (tx: LedgerTx): Promise<DepositsOutcome | 'wait'> => {
+      const account = await tx.account(holder);
+      const sequence = account?.depositSequence ?? 0n;
+      if (acknowledge !== undefined && acknowledge > sequence) {
+        return refuse('invalidAcknowledgement', `acknowledge ${acknowledge} is above the last deposit (${sequence})`);
+      }
+      const acknowledged = account?.acknowledged ?? 0n;
+      const after = acknowledge !== undefined && acknowledge > acknowledged ? acknowledge : acknowledged;
+      const pending = await tx.depositsAfter(holder, after, LIMITS.maxDepositsPerResponse);
+      const mayWait = !closing && !signal?.aborted && deadline - performance.now() > 0;
+      // Waiting writes nothing, so an abort during the wait leaves the account untouched.
+      if (pending.length === 0 && mayWait) return 'wait';
+
+      // Paper mode: this reply delivers (and so acknowledges) what it carries.
+      const last = pending.at(-1);
+      const upTo = paperMode && last && last.sequence > after ? last.sequence : after;
+      if (upTo > acknowledged) await tx.setAcknowledged(holder, upTo);
+
+      const balance = account?.balance ?? 0n;
+      const chargeable = holder === treasury || holder === FEE_ACCOUNT || balance <= 0n ? 0n : balance;
+      const fee = fees.getDeposits < chargeable ? fees.getDeposits : chargeable;
+      if (fee > 0n) await tx.chargeDepositsFee(holder, fee);
+      const deposits: Deposit[] = pending.map((d) => ({
+        transactionId: d.transactionId,
+        amount: d.amount,
+        ...(d.userid !== undefined ? { userid: d.userid } : {}),
+        sequence: d.sequence,
+      }));
+      return { deposits, fee, balance: balance - fee };
+    };
+
     for (;;) {
       if (signal?.aborted) return refuse('unavailable', 'the request was aborted before it was answered');
       // Register before querying: a deposit committed after the query still wakes this request.
-      const waiter = waiters.register(holder);
+      // A transfer to `holder` may also run `answer` in its own transaction while this waits.
+      const waiter = waiters.register(holder, answer);
       try {
-        const answer = await store.transaction(async (tx): Promise<DepositsOutcome | 'wait'> => {
-          const account = await tx.account(holder);
-          const sequence = account?.depositSequence ?? 0n;
-          if (acknowledge !== undefined && acknowledge > sequence) {
-            return refuse('invalidAcknowledgement', `acknowledge ${acknowledge} is above the last deposit (${sequence})`);
-          }
-          const acknowledged = account?.acknowledged ?? 0n;
-          const after = acknowledge !== undefined && acknowledge > acknowledged ? acknowledge : acknowledged;
-          const pending = await tx.depositsAfter(holder, after, LIMITS.maxDepositsPerResponse);
-          const mayWait = !closing && !signal?.aborted && deadline - performance.now() > 0;
-          // Waiting writes nothing, so an abort during the wait leaves the account untouched.
-          if (pending.length === 0 && mayWait) return 'wait';
-
-          // Paper mode: this reply delivers (and so acknowledges) what it carries.
-          const last = pending.at(-1);
-          const upTo = paperMode && last && last.sequence > after ? last.sequence : after;
-          if (upTo > acknowledged) await tx.setAcknowledged(holder, upTo);
-
-          const balance = account?.balance ?? 0n;
-          const chargeable = holder === treasury || holder === FEE_ACCOUNT || balance <= 0n ? 0n : balance;
-          const fee = fees.getDeposits < chargeable ? fees.getDeposits : chargeable;
-          if (fee > 0n) await tx.chargeDepositsFee(holder, fee);
-          const deposits: Deposit[] = pending.map((d) => ({
-            transactionId: d.transactionId,
-            amount: d.amount,
-            ...(d.userid !== undefined ? { userid: d.userid } : {}),
-            sequence: d.sequence,
-          }));
-          return { deposits, fee, balance: balance - fee };
-        }, { lock: [holder] });
-        if (answer !== 'wait') return answer;
+        const found = await store.transaction(answer, { lock: [holder] });
+        if (found !== 'wait') return found;
         const end = await waiter.wait(deadline - performance.now(), signal);
+        if (typeof end === 'object') return end.answer; // answered in the commit that brought the deposit
         if (end === 'aborted') return refuse('unavailable', 'the request was aborted before it was answered');
         // 'woken' or 'timeout': query again; past the deadline the query answers whatever it finds.
       } finally {

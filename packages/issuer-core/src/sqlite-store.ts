@@ -67,6 +67,9 @@ function prepareWrites(db: Database.Database) {
     savepoint: db.prepare('SAVEPOINT work'),
     release: db.prepare('RELEASE work'),
     rollbackTo: db.prepare('ROLLBACK TO work'),
+    isolate: db.prepare('SAVEPOINT isolated'),
+    releaseIsolated: db.prepare('RELEASE isolated'),
+    rollbackIsolated: db.prepare('ROLLBACK TO isolated'),
     account: db.prepare<[string], AccountRow>(
       'SELECT balance, last_counter, deposit_sequence, acknowledged FROM accounts WHERE id = ?',
     ),
@@ -223,6 +226,24 @@ class SqliteTx implements LedgerTx {
   async setAcknowledged(recipient: string, sequence: bigint): Promise<void> {
     if (this.#use().setAcknowledged.run(sequence, recipient).changes !== 1) {
       throw new Error(`no account ${recipient} to acknowledge deposits of`);
+    }
+  }
+
+  async isolated<T>(work: () => Promise<T>): Promise<T> {
+    const s = this.#use();
+    s.isolate.run();
+    try {
+      const value = await work();
+      s.releaseIsolated.run();
+      return value;
+    } catch (error) {
+      try {
+        s.rollbackIsolated.run();
+        s.releaseIsolated.run();
+      } catch {
+        // SQLite already rolled back the whole transaction: the batch finds that out and fails
+      }
+      throw error;
     }
   }
 

@@ -130,6 +130,12 @@ export interface LedgerTx {
   setAcknowledged(recipient: string, sequence: bigint): Promise<void>;
   /** Moves `fee` from `account` to the fee account as a getDeposits fee. */
   chargeDepositsFee(account: string, fee: bigint): Promise<void>;
+  /**
+   * Runs `work` (which uses this tx) so that if it throws, only its own writes are undone, and
+   * rethrows. A store that has it lets a transfer answer its recipient's waiting long-poll in
+   * the transfer's own commit; without it, the long-poll queries again after that commit.
+   */
+  isolated?<T>(work: () => Promise<T>): Promise<T>;
 }
 
 export interface TransactionOptions {
