@@ -198,17 +198,25 @@ describe.each(PATHS)('on the %s path', (path) => {
     await refused(path, opensOnly, 'tooDeep', 400);
   });
 
-  it('answers floods of character references with the element fault and never echoes them', async () => {
+  it('refuses floods of character references before any parser reads them, and never echoes them', async () => {
     const letters = '&#65;'.repeat(12_000); // 60 KB of references to "A"
     const flood = transferEnvelope(validTransfer({ transactionId: letters }));
     expect(flood.length).toBeLessThan(LIMITS.maxBodyBytes);
-    await refused(path, flood, 'invalidTransactionId', 400);
-    await refused(path, transferEnvelope(validTransfer({ amount: '&#x31;'.repeat(10_000) })), 'invalidAmount', 400);
-    await refused(path, transferEnvelope(validTransfer({ recipient: '&#97;'.repeat(12_000) })), 'invalidRecipient', 400);
+    const answer = await refused(path, flood, 'tooManyReferences', 400);
+    expect(answer.body).not.toContain('&#65;');
+    await refused(path, transferEnvelope(validTransfer({ amount: '&#x31;'.repeat(10_000) })), 'tooManyReferences', 400);
+    await refused(path, transferEnvelope(validTransfer({ recipient: '&amp;'.repeat(LIMITS.maxReferences + 1) })), 'tooManyReferences', 400);
     // references to no character at all are not XML
     for (const reference of ['&#0;', '&#x110000;', '&#99999999999;', '&#xD800;']) {
       await refused(path, transferEnvelope(validTransfer({ transactionId: `a${reference}` })), 'malformedRequest', 400);
     }
+  });
+
+  it('accepts the most references a valid request needs: a transactionId of 128 quotes', async () => {
+    const quotes = '&quot;'.repeat(LIMITS.maxTransactionIdLength);
+    const answer = await post(t(), transferEnvelope(validTransfer({ transactionId: quotes })), { as: holder });
+    expect(answer.status, answer.body).toBe(200);
+    expect(answer.body).toContain('<result>success</result>');
   });
 
   it('refuses an operation element outside the LCP namespace', async () => {

@@ -1,5 +1,5 @@
 // Limits in front of node-soap, which has none of its own: body size, no compression, no
-// DTDs/entities/processing instructions, bounded nesting, no prototype-polluting names.
+// DTDs/entities/processing instructions, bounded nesting and references, no prototype-polluting names.
 // A request that breaks one is answered with a SOAP fault here and never reaches the parser.
 import type { NextFunction, Request, Response } from 'express';
 import { LIMITS, type FaultCode } from '@lcp/protocol';
@@ -16,6 +16,10 @@ const FORBIDDEN_NAMES = new RegExp(
 export function screenXml(xml: string): FaultCode | undefined {
   if (xml.includes('<!')) return 'xmlNotAllowed'; // DOCTYPE, ENTITY, CDATA: none is needed by LCP
   if (/<\?(?!xml[\s?])/i.test(xml)) return 'xmlNotAllowed'; // processing instructions
+  let references = 0;
+  for (let i = xml.indexOf('&'); i !== -1; i = xml.indexOf('&', i + 1)) {
+    if (++references > LIMITS.maxReferences) return 'tooManyReferences';
+  }
   if (FORBIDDEN_NAMES.test(xml)) return 'malformedRequest';
   let depth = 0;
   for (let i = xml.indexOf('<'); i !== -1; i = xml.indexOf('<', i + 1)) {

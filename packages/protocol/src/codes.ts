@@ -21,6 +21,7 @@ export const FAULTS = {
   xmlNotAllowed: { side: 'Client', http: 400, text: 'DTDs, entity declarations and processing instructions are refused.' },
   requestTooLarge: { side: 'Client', http: 413, text: 'The request body is larger than the limit.' },
   tooDeep: { side: 'Client', http: 400, text: 'The XML nests deeper than the limit.' },
+  tooManyReferences: { side: 'Client', http: 400, text: 'The XML holds more character or entity references than the limit.' },
   unsupportedEncoding: { side: 'Client', http: 415, text: 'Compressed request bodies are not accepted.' },
   invalidRecipient: { side: 'Client', http: 400, text: 'recipient must be another entity: 64 lowercase hex characters.' },
   invalidAmount: { side: 'Client', http: 400, text: 'amount must be a positive exact decimal within the currency scale.' },

@@ -6,6 +6,11 @@ export const LIMITS = {
   maxBodyBytes: 64 * 1024,
   /** Deepest element nesting accepted in a request (an LCP request needs 5). */
   maxXmlDepth: 16,
+  /**
+   * Character and entity references (&...;) in one request. An LCP request needs at most 128 (a
+   * transactionId of quotes written as &quot;); a flood of them costs the XML parsers ~20 times a transfer.
+   */
+  maxReferences: 256,
   /** millisecondsWait above this is clamped to it. */
   maxWaitMs: 60_000,
   /** transactionId length. */
