@@ -1,7 +1,7 @@
 // Honest holders during a flood of hostile requests. Honest holders pay each other in a closed
 // loop (as in the main run) while hostile workers, each with its own key, send in a closed loop:
-//   charRefs   60 KB of &#65; in transactionId (parsed twice, by the reference guard and node-soap):
-//              invalidTransactionId 400, connection kept
+//   charRefs   60 KB of &#65; in transactionId: tooManyReferences 400 from the request guard,
+//              before any XML parser reads it, connection kept
 //   invalid    a small transfer with amount 0: invalidAmount 400, connection kept
 //   oversized  headers declaring a 70 KB body: requestTooLarge 413 before the body is read,
 //              connection closed, so every one costs a new full TLS handshake
@@ -45,7 +45,7 @@ function hostileRequests(t: Target, recipient: string): Record<HostileKind, { by
   const charRefs = post(t, transferBody(fields('1', '&#65;'.repeat(12_000))));
   if (charRefs.length > LIMITS.maxBodyBytes + 512) throw new Error('the character-reference flood must fit the body limit');
   return {
-    charRefs: { bytes: charRefs, fault: 'soap:Client.invalidTransactionId', status: 400 },
+    charRefs: { bytes: charRefs, fault: 'soap:Client.tooManyReferences', status: 400 },
     invalid: { bytes: post(t, transferBody(fields('0', 'hostile'))), fault: 'soap:Client.invalidAmount', status: 400 },
     // only the headers: the issuer refuses on Content-Length alone and closes the connection
     oversized: {

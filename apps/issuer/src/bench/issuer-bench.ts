@@ -381,7 +381,7 @@ async function main(): Promise<void> {
       ['deposit notification', 'p50 ms', 'p99 ms', 'max ms', 'what'],
       [
         lat('commit -> payee holds the answer', notifications.commitToReply, 'the target\'s figure (two clocks, error <= ' + fixed(notifications.clockErrorMs, 3) + ' ms)'),
-        lat('commit -> answer ready in issuer', notifications.commitToAnswer, 'wake, re-query, acknowledge (a durable commit)'),
+        lat('commit -> answer ready in issuer', notifications.commitToAnswer, "answered in the transfer's own commit"),
         lat('payer\'s success -> payee\'s answer', notifications.paidToReply, 'client clock only; < 0 when the payee is first'),
         lat('payer sends -> payee\'s answer', notifications.sentToReply, 'client clock only'),
       ],

@@ -8,7 +8,7 @@
 // the main thread (c) and when the long-poll's answer was ready there (a). The two clocks are
 // tied together by the IPC round trip with the smallest delay (error at most half of it).
 //   commit -> payee holds the answer   tr - c      the figure the target is about
-//   commit -> answer ready in issuer   a - c       wake, re-query, acknowledge (a durable commit), reply
+//   commit -> answer ready in issuer   a - c       the answer shares the transfer's commit; then both cross to the main thread
 //   payer's success -> payee's answer  tr - tp     client-side only; negative when the payee is first
 import { quantile } from './closed-loop.js';
 import type { ServerProcess } from './server-process.js';
