@@ -194,6 +194,13 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
     return answered;
   }
 
+  /** Whether a getDeposits of `holder` would find nothing above the mark and leave the mark as it is. */
+  async function nothingToDo(holder: string, acknowledge: bigint | undefined): Promise<boolean> {
+    const account = await store.account(holder);
+    const acknowledged = account?.acknowledged ?? 0n;
+    return (account?.depositSequence ?? 0n) <= acknowledged && (acknowledge ?? 0n) <= acknowledged;
+  }
+
   async function pollDeposits(
     holder: string,
     request: GetDepositsRequest,
@@ -208,6 +215,7 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
     const deadline = performance.now() + Math.min(wait, LIMITS.maxWaitMs);
     const paperMode = acknowledge === undefined;
 
+    const mayWait = (): boolean => !closing && !signal?.aborted && deadline - performance.now() > 0;
     const answer = async (tx: LedgerTx): Promise<DepositsOutcome | 'wait'> => {
       const account = await tx.account(holder);
       const sequence = account?.depositSequence ?? 0n;
@@ -217,9 +225,8 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
       const acknowledged = account?.acknowledged ?? 0n;
       const after = acknowledge !== undefined && acknowledge > acknowledged ? acknowledge : acknowledged;
       const pending = await tx.depositsAfter(holder, after, LIMITS.maxDepositsPerResponse);
-      const mayWait = !closing && !signal?.aborted && deadline - performance.now() > 0;
       // Waiting writes nothing, so an abort during the wait leaves the account untouched.
-      if (pending.length === 0 && mayWait) return 'wait';
+      if (pending.length === 0 && mayWait()) return 'wait';
 
       // Paper mode: this reply delivers (and so acknowledges) what it carries.
       const last = pending.at(-1);
@@ -245,7 +252,9 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
       // A transfer to `holder` may also run `answer` in its own transaction while this waits.
       const waiter = waiters.register(holder, answer);
       try {
-        const found = await store.transaction(answer, { lock: [holder] });
+        // Nothing to deliver and no mark to raise: wait without taking a place in the write queue.
+        const quiet = mayWait() && (await nothingToDo(holder, acknowledge));
+        const found = quiet ? 'wait' : await store.transaction(answer, { lock: [holder] });
         if (found !== 'wait') return found;
         const end = await waiter.wait(deadline - performance.now(), signal);
         if (typeof end === 'object') return end.answer; // answered in the commit that brought the deposit
@@ -286,7 +295,7 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
     },
 
     async balance(account) {
-      return store.transaction(async (tx) => (await tx.account(account))?.balance ?? 0n);
+      return (await store.account(account))?.balance ?? 0n;
     },
 
     statement(account, options) {

@@ -245,6 +245,20 @@ const SQL = {
 
 const str = (value: bigint): string => value.toString();
 
+/** An account row as the port's state; the fee account's balance includes its shards. */
+function accountState(row: AccountRow | undefined, feeShards?: bigint): AccountState | undefined {
+  if (feeShards !== undefined) {
+    const base = row ?? { balance: 0n, last_counter: 0n, deposit_sequence: 0n, acknowledged: 0n };
+    return { balance: base.balance + feeShards, lastCounter: base.last_counter, depositSequence: base.deposit_sequence, acknowledged: base.acknowledged };
+  }
+  return row && {
+    balance: row.balance,
+    lastCounter: row.last_counter,
+    depositSequence: row.deposit_sequence,
+    acknowledged: row.acknowledged,
+  };
+}
+
 /** One work's view of its transaction; unusable once the work has returned. */
 class PostgresTx implements LedgerTx {
   #live = true;
@@ -298,17 +312,8 @@ class PostgresTx implements LedgerTx {
     const client = this.#use();
     let row = this.#locked.get(id);
     if (!row) row = (await client.query<AccountRow>({ ...SQL.account, values: [id] })).rows[0];
-    if (id === FEE_ACCOUNT) {
-      const shards = (await client.query<{ total: bigint }>(SQL.feeShards)).rows[0]?.total ?? 0n;
-      const base = row ?? { balance: 0n, last_counter: 0n, deposit_sequence: 0n, acknowledged: 0n };
-      return { balance: base.balance + shards, lastCounter: base.last_counter, depositSequence: base.deposit_sequence, acknowledged: base.acknowledged };
-    }
-    return row && {
-      balance: row.balance,
-      lastCounter: row.last_counter,
-      depositSequence: row.deposit_sequence,
-      acknowledged: row.acknowledged,
-    };
+    if (id !== FEE_ACCOUNT) return accountState(row);
+    return accountState(row, (await client.query<{ total: bigint }>(SQL.feeShards)).rows[0]?.total ?? 0n);
   }
 
   async findRequest(sender: string, counter: bigint): Promise<StoredRequest | undefined> {
@@ -739,6 +744,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     onDeposits(listen) {
       listeners.add(listen);
       return () => void listeners.delete(listen);
+    },
+
+    async account(id) {
+      const [row] = await readQuery<AccountRow>(SQL.account.text, [id]);
+      if (id !== FEE_ACCOUNT) return accountState(row);
+      return accountState(row, (await readQuery<{ total: bigint }>(SQL.feeShards.text, []))[0]?.total ?? 0n);
     },
 
     async statement(account, options = {}) {

@@ -140,9 +140,21 @@ function prepareReads(db: Database.Database) {
     ),
     transfers: db.prepare<[], { n: Int }>(`SELECT count(*) AS n FROM transfers WHERE recipient <> '${FEE_ACCOUNT}'`),
     balance: db.prepare<[string], { balance: Int }>('SELECT balance FROM accounts WHERE id = ?'),
+    account: db.prepare<[string], AccountRow>(
+      'SELECT balance, last_counter, deposit_sequence, acknowledged FROM accounts WHERE id = ?',
+    ),
     negative: db.prepare<[string], { id: string }>(
       'SELECT id FROM accounts WHERE balance < 0 AND id <> ? ORDER BY id LIMIT 1000',
     ),
+  };
+}
+
+function accountState(row: AccountRow | undefined): AccountState | undefined {
+  return row && {
+    balance: row.balance,
+    lastCounter: row.last_counter,
+    depositSequence: row.deposit_sequence,
+    acknowledged: row.acknowledged,
   };
 }
 
@@ -167,13 +179,7 @@ class SqliteTx implements LedgerTx {
   }
 
   async account(id: string): Promise<AccountState | undefined> {
-    const row = this.#use().account.get(id);
-    return row && {
-      balance: row.balance,
-      lastCounter: row.last_counter,
-      depositSequence: row.deposit_sequence,
-      acknowledged: row.acknowledged,
-    };
+    return accountState(this.#use().account.get(id));
   }
 
   async findRequest(sender: string, counter: bigint): Promise<StoredRequest | undefined> {
@@ -424,6 +430,10 @@ export function openSqliteStore(path: string | ':memory:', options: SqliteStoreO
     schemaVersion,
 
     transaction: enqueue,
+
+    account(id) {
+      return read(() => accountState(reads.account.get(id)));
+    },
 
     statement(account, options = {}) {
       const after = options.afterId ?? 0n;

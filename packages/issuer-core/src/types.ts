@@ -162,6 +162,8 @@ export interface LedgerStore {
    * processes committed, so their long-polls wake here too. Returns an unsubscribe function.
    */
   onDeposits?(listener: DepositListener): () => void;
+  /** The account as last committed, read outside the write queue and without a lock. */
+  account(id: string): Promise<AccountState | undefined>;
   statement(account: string, options?: { afterId?: bigint; limit?: number }): Promise<StatementEntry[]>;
   totals(treasury: string): Promise<LedgerTotals>;
   close(): Promise<void>;
