@@ -1,6 +1,7 @@
 // Hostile and oversized requests are refused in front of node-soap with a stable fault code,
 // change nothing, and reveal no stack trace or path.
 import https from 'node:https';
+import tls from 'node:tls';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LCP_NAMESPACE, SOAP_PATH } from '@lcp/protocol';
@@ -81,6 +82,36 @@ describe('hostile requests', () => {
     const big = transfer(`<transactionId>${'x'.repeat(70 * 1024)}</transactionId>`);
     await expectRefused(await post(big), 'requestTooLarge', 413);
     await expectRefused(await post(big, { 'transfer-encoding': 'chunked' }), 'requestTooLarge', 413);
+  });
+
+  it('a client that keeps sending a body over the limit and reads late still gets the 413', async () => {
+    // The issuer answers at the limit while this client is still sending. Had it closed the
+    // socket with our bytes unread, TCP would reset the connection, and the reset would destroy
+    // the answer waiting, unread, in this client's buffers.
+    const socket = tls.connect({ host: '127.0.0.1', port: t.issuer.httpsPort, servername: 'money.com', ca: t.ca.certPem, cert: holder.certPem, key: holder.keyPem });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    socket.pause(); // reads nothing until the body is sent
+    let received = '';
+    socket.on('data', (data: Buffer) => (received += data.toString('latin1')));
+    const closed = new Promise((resolve) => {
+      socket.once('close', resolve);
+      socket.on('error', resolve);
+    });
+    socket.write(
+      `POST ${SOAP_PATH} HTTP/1.1\r\nHost: money.com\r\nContent-Type: text/xml; charset=utf-8\r\n` +
+        `SOAPAction: "${LCP_NAMESPACE}#transferFunds"\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
+    const chunk = Buffer.alloc(16 * 1024, 0x61);
+    const frame = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
+    for (let i = 0; i < 64; i++) {
+      socket.write(frame); // 1 MiB: well past the limit, while the answer is already on its way
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    socket.resume();
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    socket.destroy();
+    expect(received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(received).toContain('<faultcode>soap:Client.requestTooLarge</faultcode>');
   });
 
   it('refuses compressed bodies (no gzip bombs)', async () => {

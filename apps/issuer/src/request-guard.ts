@@ -1,6 +1,7 @@
 // Limits in front of node-soap, which has none of its own: body size, no compression, no
 // DTDs/entities/processing instructions, bounded nesting and references, no prototype-polluting names.
 // A request that breaks one is answered with a SOAP fault here and never reaches the parser.
+import type { Socket } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { LIMITS, type FaultCode } from '@lcp/protocol';
 import { sendFault } from './faults.js';
@@ -34,6 +35,29 @@ export function screenXml(xml: string): FaultCode | undefined {
     }
   }
   return undefined;
+}
+
+/** How long a refused request's connection stays open after the answer, its input read and dropped. */
+const LINGER_MS = 2_000;
+
+/**
+ * Closes the connection once the answer is written, without resetting it. Closing a socket
+ * with unread input makes TCP send a reset, which can destroy the answer in the client's
+ * buffers before it is read (why nginx has lingering_close). So the sending side is closed
+ * after the answer, what the client still sends is read and dropped for at most LINGER_MS or
+ * until it closes its side, and then the socket is destroyed. Node's HTTP server ends a
+ * `Connection: close` exchange with socket.destroySoon(), so that is where this takes over.
+ */
+function closeLingering(req: Request, res: Response): void {
+  res.setHeader('Connection', 'close');
+  const socket: Socket = req.socket;
+  socket.destroySoon = function lingeringClose(this: Socket): void {
+    const timer = setTimeout(() => this.destroy(), LINGER_MS);
+    this.once('close', () => clearTimeout(timer));
+    this.once('end', () => this.destroy());
+    this.end();
+    req.resume(); // the rest of the body, if any, flows to no listener
+  };
 }
 
 /** Reads the body up to `limit` bytes; past it, stops reading at once (no draining a huge body). */
@@ -73,13 +97,13 @@ export function requestGuard(req: Request, res: Response, next: NextFunction): v
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > LIMITS.maxBodyBytes) {
     // refuse before reading the body, then close so the client stops sending
-    res.setHeader('Connection', 'close');
+    closeLingering(req, res);
     sendFault(res, 'requestTooLarge', `the limit is ${LIMITS.maxBodyBytes} bytes`);
     return;
   }
   void readLimited(req, LIMITS.maxBodyBytes).then((body) => {
     if (body === 'tooLarge' || body === 'unreadable') {
-      res.setHeader('Connection', 'close');
+      closeLingering(req, res);
       if (body === 'tooLarge') sendFault(res, 'requestTooLarge', `the limit is ${LIMITS.maxBodyBytes} bytes`);
       else sendFault(res, 'malformedRequest', 'the request body could not be read');
       return;
