@@ -194,13 +194,6 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
     return answered;
   }
 
-  /** Whether a getDeposits of `holder` would find nothing above the mark and leave the mark as it is. */
-  async function nothingToDo(holder: string, acknowledge: bigint | undefined): Promise<boolean> {
-    const account = await store.account(holder);
-    const acknowledged = account?.acknowledged ?? 0n;
-    return (account?.depositSequence ?? 0n) <= acknowledged && (acknowledge ?? 0n) <= acknowledged;
-  }
-
   async function pollDeposits(
     holder: string,
     request: GetDepositsRequest,
@@ -252,9 +245,7 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
       // A transfer to `holder` may also run `answer` in its own transaction while this waits.
       const waiter = waiters.register(holder, answer);
       try {
-        // Nothing to deliver and no mark to raise: wait without taking a place in the write queue.
-        const quiet = mayWait() && (await nothingToDo(holder, acknowledge));
-        const found = quiet ? 'wait' : await store.transaction(answer, { lock: [holder] });
+        const found = await store.transaction(answer, { lock: [holder] });
         if (found !== 'wait') return found;
         const end = await waiter.wait(deadline - performance.now(), signal);
         if (typeof end === 'object') return end.answer; // answered in the commit that brought the deposit
