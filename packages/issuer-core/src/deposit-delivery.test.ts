@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIssuerLedger } from './issuer.js';
-import { openSqliteStore, type SqliteLedgerStore } from './sqlite-store.js';
+import { openSqliteStore } from './sqlite-store.js';
 import {
   NO_FEES,
   closeAll,
@@ -39,12 +39,12 @@ async function waitingPoll(start: () => void): Promise<void> {
 function openWrapped(
   wrap: <T>(work: (tx: LedgerTx) => Promise<T>, tx: LedgerTx) => Promise<T>,
   overrides: Partial<IssuerSettings> = {},
-): { ledger: IssuerLedger; store: SqliteLedgerStore } {
+): IssuerLedger {
   const store = openSqliteStore(join(tempDir(), 'ledger.db'));
   const wrapped: LedgerStore = { ...store, transaction: (work, options) => store.transaction((tx) => wrap(work, tx), options) };
   const ledger = createIssuerLedger(wrapped, settings(overrides));
   wrappedLedgers.push(ledger);
-  return { ledger, store };
+  return ledger;
 }
 
 /** The same, acting after each work. */
@@ -77,7 +77,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
   });
 
   it('in acknowledgement mode delivers without acknowledging', async () => {
-    const { ledger, store } = openLedger();
+    const { ledger } = openLedger();
     await ledger.mint(alice, 100n, 'issue');
     let poll!: ReturnType<IssuerLedger['getDeposits']>;
     await waitingPoll(() => {
@@ -91,7 +91,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
 
   it('keeps the answer when the wait ends or the request aborts before the commit returns', async () => {
     let slow = false;
-    const { ledger, store } = openWrapped(
+    const ledger = openWrapped(
       after(async () => {
         if (slow) await sleep(150); // the commit is slow: the 40 ms wait ends and the abort comes meanwhile
       }),
@@ -124,7 +124,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
       throw new Error('injected');
     };
     // the first getDeposits fee charged (inside the transfer's transaction) fails
-    const { ledger, store } = openWrapped(
+    const ledger = openWrapped(
       (work, tx) =>
         work(
           new Proxy(tx, {
@@ -154,7 +154,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
 
   it('a transfer whose transaction fails takes the answer with it: the poll waits for the retransmission', async () => {
     let failTransfer = false;
-    const { ledger, store } = openWrapped(
+    const ledger = openWrapped(
       after(async () => {
         if (failTransfer) {
           failTransfer = false;

@@ -34,6 +34,9 @@ type TransferBody = Pick<TransferFundsRequest, 'recipient' | 'amount' | 'transac
 
 const refuse = (fault: FaultCode, detail: string): Refusal => ({ fault, detail });
 
+/** A long-poll answered inside a transfer's transaction, told its answer after the commit. */
+type Answered = { waiter: ClaimedWaiter<DepositsOutcome>; answer: DepositsOutcome };
+
 export function isRefusal(outcome: object): outcome is Refusal {
   return 'fault' in outcome;
 }
@@ -112,7 +115,7 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
     }
     const bodyHash = transferBodyHash(body);
     // long-polls of the recipient answered inside this transfer's transaction, told after its commit
-    const answered: Array<{ waiter: ClaimedWaiter<DepositsOutcome>; answer: DepositsOutcome }> = [];
+    const answered: Answered[] = [];
     const requery = (): void => {
       for (const { waiter } of answered.splice(0)) waiter.settle('woken');
     };
@@ -179,8 +182,8 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
   }
 
   /** Runs the waiting long-polls of `recipient` inside `tx`, each isolated: one that fails queries again later. */
-  async function answerWaiting(tx: LedgerTx, recipient: string) {
-    const answered: Array<{ waiter: ClaimedWaiter<DepositsOutcome>; answer: DepositsOutcome }> = [];
+  async function answerWaiting(tx: LedgerTx, recipient: string): Promise<Answered[]> {
+    const answered: Answered[] = [];
     if (!tx.isolated) return answered;
     for (const waiter of waiters.claim(recipient)) {
       try {
