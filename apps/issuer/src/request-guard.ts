@@ -52,10 +52,16 @@ function closeLingering(req: Request, res: Response): void {
   res.setHeader('Connection', 'close');
   const socket: Socket = req.socket;
   socket.destroySoon = function lingeringClose(this: Socket): void {
+    // never before the answer is flushed: destroy() would drop what is still being written
+    const destroyOnceSent = (): void => {
+      if (this.writableFinished) this.destroy();
+      else this.once('finish', () => this.destroy());
+    };
     const timer = setTimeout(() => this.destroy(), LINGER_MS);
     this.once('close', () => clearTimeout(timer));
-    this.once('end', () => this.destroy());
     this.end();
+    if (this.readableEnded) destroyOnceSent(); // the client has already closed its side
+    else this.once('end', destroyOnceSent);
     req.resume(); // the rest of the body, if any, flows to no listener
   };
 }

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createIssuerLedger } from './issuer.js';
-import { openSqliteStore } from './sqlite-store.js';
+import { openSqliteStore, type SqliteLedgerStore } from './sqlite-store.js';
 import {
   NO_FEES,
   closeAll,
@@ -29,22 +29,24 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Starts long-polls and gives them time to find nothing and wait (one empty commit: about a millisecond here). */
-async function waitingPoll(start: () => void): Promise<void> {
+/** Starts long-polls and resolves once they are waiting: their empty queries committed. */
+async function waitingPoll(store: SqliteLedgerStore, start: () => void): Promise<void> {
+  const before = store.stats().commits;
   start();
-  await sleep(30);
+  while (store.stats().commits === before) await sleep(1);
+  await sleep(5); // from the commit to the wait is a few microtasks
 }
 
 /** A ledger on SQLite whose every transaction runs `wrap(work, tx)` instead of `work(tx)`. */
 function openWrapped(
   wrap: <T>(work: (tx: LedgerTx) => Promise<T>, tx: LedgerTx) => Promise<T>,
   overrides: Partial<IssuerSettings> = {},
-): IssuerLedger {
+): { ledger: IssuerLedger; store: SqliteLedgerStore } {
   const store = openSqliteStore(join(tempDir(), 'ledger.db'));
   const wrapped: LedgerStore = { ...store, transaction: (work, options) => store.transaction((tx) => wrap(work, tx), options) };
   const ledger = createIssuerLedger(wrapped, settings(overrides));
   wrappedLedgers.push(ledger);
-  return ledger;
+  return { ledger, store };
 }
 
 /** The same, acting after each work. */
@@ -60,7 +62,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
     const { ledger, store } = openLedger({ fees });
     await ledger.mint(alice, 100n, 'issue');
     let poll!: ReturnType<IssuerLedger['getDeposits']>;
-    await waitingPoll(() => {
+    await waitingPoll(store, () => {
       poll = ledger.getDeposits(bob, { millisecondsWait: 10_000 });
     });
     const before = store.stats().commits;
@@ -77,10 +79,10 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
   });
 
   it('in acknowledgement mode delivers without acknowledging', async () => {
-    const { ledger } = openLedger();
+    const { ledger, store } = openLedger();
     await ledger.mint(alice, 100n, 'issue');
     let poll!: ReturnType<IssuerLedger['getDeposits']>;
-    await waitingPoll(() => {
+    await waitingPoll(store, () => {
       poll = ledger.getDeposits(bob, { millisecondsWait: 10_000, acknowledge: 0n });
     });
     await ledger.transfer({ sender: alice, request: request(bob, 7n, 'pay', 1n), resumed: false });
@@ -91,7 +93,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
 
   it('keeps the answer when the wait ends or the request aborts before the commit returns', async () => {
     let slow = false;
-    const ledger = openWrapped(
+    const { ledger, store } = openWrapped(
       after(async () => {
         if (slow) await sleep(150); // the commit is slow: the 40 ms wait ends and the abort comes meanwhile
       }),
@@ -100,7 +102,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
     const abort = new AbortController();
     let timed!: ReturnType<IssuerLedger['getDeposits']>;
     let aborted!: ReturnType<IssuerLedger['getDeposits']>;
-    await waitingPoll(() => {
+    await waitingPoll(store, () => {
       // answered in this order: the acknowledgement-mode one first, so both carry the deposit
       aborted = ledger.getDeposits(bob, { millisecondsWait: 10_000, acknowledge: 0n }, abort.signal);
       timed = ledger.getDeposits(bob, { millisecondsWait: 40 });
@@ -124,7 +126,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
       throw new Error('injected');
     };
     // the first getDeposits fee charged (inside the transfer's transaction) fails
-    const ledger = openWrapped(
+    const { ledger, store } = openWrapped(
       (work, tx) =>
         work(
           new Proxy(tx, {
@@ -139,7 +141,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
     );
     await ledger.mint(alice, 100n, 'issue');
     let poll!: ReturnType<IssuerLedger['getDeposits']>;
-    await waitingPoll(() => {
+    await waitingPoll(store, () => {
       poll = ledger.getDeposits(bob, { millisecondsWait: 10_000 });
     });
     expect(expectResponse(await ledger.transfer({ sender: alice, request: request(bob, 7n, 'pay', 1n), resumed: false })).result).toBe(
@@ -154,7 +156,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
 
   it('a transfer whose transaction fails takes the answer with it: the poll waits for the retransmission', async () => {
     let failTransfer = false;
-    const ledger = openWrapped(
+    const { ledger, store } = openWrapped(
       after(async () => {
         if (failTransfer) {
           failTransfer = false;
@@ -164,7 +166,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
     );
     await ledger.mint(alice, 100n, 'issue');
     let poll!: ReturnType<IssuerLedger['getDeposits']>;
-    await waitingPoll(() => {
+    await waitingPoll(store, () => {
       poll = ledger.getDeposits(bob, { millisecondsWait: 10_000 });
     });
     failTransfer = true;
@@ -176,5 +178,22 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
     expect(expectDeposits(await poll).deposits.map((d) => [d.transactionId, d.sequence])).toEqual([['pay', 1n]]);
     expect(expectDeposits(await ledger.getDeposits(bob, { millisecondsWait: 0 })).deposits).toEqual([]);
     expect((await ledger.totals()).sum).toBe(0n);
+  });
+
+  it('a holder who hangs up while its answer is being written gets nothing written', async () => {
+    const abort = new AbortController();
+    let hangUp = false;
+    const { ledger } = openWrapped(async (work, tx) => {
+      if (hangUp) abort.abort(); // the abort lands inside the poll's transaction, before its answer
+      return work(tx);
+    });
+    await ledger.mint(alice, 100n, 'issue');
+    await ledger.transfer({ sender: alice, request: request(bob, 7n, 'pay', 1n), resumed: false });
+    hangUp = true;
+    const gone = await ledger.getDeposits(bob, { millisecondsWait: 10_000 }, abort.signal);
+    hangUp = false;
+    expect(gone).toMatchObject({ fault: 'unavailable' });
+    // not acknowledged: the next request gets the deposit
+    expect(expectDeposits(await ledger.getDeposits(bob, { millisecondsWait: 0 })).deposits.map((d) => d.transactionId)).toEqual(['pay']);
   });
 });

@@ -213,6 +213,8 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
 
     const mayWait = (): boolean => !closing && !signal?.aborted && deadline - performance.now() > 0;
     const answer = async (tx: LedgerTx): Promise<DepositsOutcome | 'wait'> => {
+      // A holder who has hung up gets nothing, so nothing is written for it: no fee, no acknowledgement.
+      if (signal?.aborted) return 'wait';
       const account = await tx.account(holder);
       const sequence = account?.depositSequence ?? 0n;
       if (acknowledge !== undefined && acknowledge > sequence) {

@@ -181,20 +181,6 @@ describe('group commit', () => {
     expect(await a!.ledger.totals()).toMatchObject({ sum: 0n, transfers: 80 + 40, negativeAccounts: [] });
   });
 
-  it('a long-poll on the paying node is answered in the transfer\'s commit', async () => {
-    const { nodes: [a] } = await nodes(1);
-    await a!.ledger.mint(alice, 1000n, 'issue');
-    const poll = a!.ledger.getDeposits(bob, { millisecondsWait: 10_000 });
-    await until(() => a!.store.stats().commits >= 2); // the mint and the poll's empty query
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const before = a!.store.stats().commits;
-    expectResponse(await a!.ledger.transfer({ sender: alice, request: request(bob, 300n, 'pay', 1n), resumed: false }));
-    expect(expectDeposits(await poll).deposits.map((d) => d.transactionId)).toEqual(['pay']);
-    expect(a!.store.stats().commits - before).toBe(1);
-    expect(expectDeposits(await a!.ledger.getDeposits(bob, { millisecondsWait: 0 })).deposits).toEqual([]);
-    expect((await a!.ledger.totals()).sum).toBe(0n);
-  });
-
   it('a work that throws inside a batch fails alone; the batch\'s other works commit', async () => {
     const { url, nodes: [a] } = await nodes(1, { writers: 1 });
     await a!.ledger.mint(alice, 1000n, 'issue');

@@ -376,20 +376,6 @@ class PostgresTx implements LedgerTx {
     if (rowCount !== 1) throw new Error(`no account ${recipient} to acknowledge deposits of`);
   }
 
-  async isolated<T>(work: () => Promise<T>): Promise<T> {
-    const client = this.#use();
-    await client.query('SAVEPOINT isolated');
-    try {
-      const value = await work();
-      await client.query('RELEASE SAVEPOINT isolated');
-      return value;
-    } catch (error) {
-      // the rows it wrote left #locked when written, so they are read again from the database
-      await client.query('ROLLBACK TO SAVEPOINT isolated; RELEASE SAVEPOINT isolated').catch(() => undefined);
-      throw error;
-    }
-  }
-
   async chargeDepositsFee(account: string, fee: bigint): Promise<void> {
     if (fee <= 0n) return;
     this.#wrote(account);
