@@ -120,7 +120,7 @@ export function readPolicyDocument(path: string): PolicyDocument {
   return policySchema.parse(document);
 }
 
-/** Writes the policy atomically with mode 0600 (it holds token hashes and the user's limits). */
+/** Writes the policy atomically and durably with mode 0600 (it holds token hashes and the user's limits). */
 export function writePolicyDocument(path: string, document: PolicyDocument): void {
   parsePolicy(document, path);
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -133,6 +133,13 @@ export function writePolicyDocument(path: string, document: PolicyDocument): voi
     closeSync(fd);
   }
   renameSync(temp, path);
+  // the rename is durable only once the folder is synced
+  const folder = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(folder);
+  } finally {
+    closeSync(folder);
+  }
 }
 
 /** Creates (or replaces) an application's token; returns the token, which is shown once and stored only hashed. */
