@@ -6,8 +6,21 @@ import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EntityId } from '@lcp/protocol';
 import type { RunningStorageNode } from './app.js';
-import { StorageNodeClient, StorageNodeProblemError } from './storage-node-client.js';
-import { header, party, pay, rawRetrieve, startTestIssuer, startTestNode, tempHome, type Party, type TestIssuer } from './test-support.js';
+import { StorageNodeClient } from './storage-node-client.js';
+import {
+  buyContract,
+  header,
+  party,
+  pay,
+  rawRetrieve,
+  refusal,
+  startTestIssuer,
+  startTestNode,
+  store,
+  tempHome,
+  type Party,
+  type TestIssuer,
+} from './test-support.js';
 import type { StorageTraceEvent } from './trace.js';
 import type { Contract } from './wire.js';
 
@@ -32,32 +45,15 @@ afterAll(async () => {
   if (home) await rm(home, { recursive: true, force: true });
 });
 
-const refusal = async (call: Promise<unknown>): Promise<string> => {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof StorageNodeProblemError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-};
 
-async function buyContract(who: Party): Promise<Contract> {
-  const offer = await who.node.offer();
-  return who.node.buyContract({ offerId: offer.offerId, paymentTransactionId: await pay(who, bob, 10_00n, 'contract') });
-}
-
-async function store(who: Party, contract: Contract, objectId: string, bytes: Buffer): Promise<void> {
-  await who.node.write(contract.contractId, objectId, bytes, await pay(who, bob, BigInt(Math.ceil(bytes.length / 1024)) * 1_00n, 'write'));
-}
 
 describe('ranged reads', () => {
   let contract: Contract;
   const object = randomBytes(3000);
 
   beforeAll(async () => {
-    contract = await buyContract(buyer);
-    await store(buyer, contract, 'fragment', object);
+    contract = await buyContract(buyer, bob);
+    await store(buyer, bob, contract, 'fragment', object);
   });
 
   it('serves a range, priced by the bytes of the range (every started KB), to the reader it names', async () => {
@@ -118,11 +114,11 @@ describe("a buyer's own contracts", () => {
   it("lists the calling buyer's contracts only, newest first, and filters them by an object id prefix", async () => {
     const buyerOnly = await party(t, bob, 100_00n);
     try {
-      const first = await buyContract(buyerOnly);
-      const second = await buyContract(buyerOnly);
-      await store(buyerOnly, first, 'root-0000000001', randomBytes(100));
-      await store(buyerOnly, second, 'data-a', randomBytes(2000));
-      await store(buyerOnly, second, 'data-b', randomBytes(10));
+      const first = await buyContract(buyerOnly, bob);
+      const second = await buyContract(buyerOnly, bob);
+      await store(buyerOnly, bob, first, 'root-0000000001', randomBytes(100));
+      await store(buyerOnly, bob, second, 'data-a', randomBytes(2000));
+      await store(buyerOnly, bob, second, 'data-b', randomBytes(10));
 
       const all = await buyerOnly.node.contracts();
       const newestFirst = [first, second]

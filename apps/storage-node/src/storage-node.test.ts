@@ -9,12 +9,15 @@ import type { RunningStorageNode } from './app.js';
 import { signDocument, verifyDocument } from './signing.js';
 import { StorageNodeClient, StorageNodeIdentityError, StorageNodeProblemError } from './storage-node-client.js';
 import {
+  buyContract,
   header,
   party,
   pay,
   problemCode,
   rawRetrieve,
+  refusal,
   startTestIssuer,
+  store,
   startTestNode,
   tempHome,
   type Party,
@@ -46,18 +49,6 @@ afterAll(async () => {
   if (home) await rm(home, { recursive: true, force: true });
 });
 
-/** Figure 2's "before the flow": video.com buys a basic storage contract from Bob. */
-async function buyContract(buyer: Party): Promise<Contract> {
-  const offer = await buyer.node.offer();
-  const payment = await pay(buyer, bob, 10_00n, 'contract');
-  return buyer.node.buyContract({ offerId: offer.offerId, paymentTransactionId: payment });
-}
-
-/** ... and stores the video there: a paid write. */
-async function store(buyer: Party, contract: Contract, objectId: string, bytes: Buffer): Promise<void> {
-  const payment = await pay(buyer, bob, BigInt(Math.max(1, Math.ceil(bytes.length / 1024))) * 1_00n, 'write');
-  await buyer.node.write(contract.contractId, objectId, bytes, payment);
-}
 
 /** Steps 3' and 4: video.com pays the read price and asks for retrieval instructions for Alice. */
 async function requestRetrieval(buyer: Party, contract: Contract, objectId: string, reader: string, size: number, traceparent?: string) {
@@ -65,15 +56,6 @@ async function requestRetrieval(buyer: Party, contract: Contract, objectId: stri
   return buyer.node.requestRetrieval(contract.contractId, objectId, { reader, paymentTransactionId: payment }, traceparent ? { traceparent } : {});
 }
 
-const refusal = async (call: Promise<unknown>): Promise<string> => {
-  try {
-    await call;
-  } catch (error) {
-    if (error instanceof StorageNodeProblemError) return error.code;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-};
 
 describe('the paid happy path', () => {
   it('sells a contract, stores paid bytes, and delivers them to the reader named in paid instructions', async () => {
@@ -89,7 +71,7 @@ describe('the paid happy path', () => {
     });
     expect(verifyDocument('offer', offer, bob.nodeId)).toBe(true);
 
-    const contract = await buyContract(videoCom);
+    const contract = await buyContract(videoCom, bob);
     expect(contract).toMatchObject({ buyer: videoCom.holder.id, contractPrice: '10', readPricePerKb: '4', capacityBytes: 4096 });
     expect(Date.parse(contract.validUntil) - Date.parse(contract.validFrom)).toBe(14 * 24 * 3600 * 1000);
     expect(verifyDocument('contract', contract, bob.nodeId)).toBe(true);
@@ -137,8 +119,8 @@ describe('refusals', () => {
   const video = randomBytes(1000);
 
   beforeAll(async () => {
-    contract = await buyContract(videoCom);
-    await store(videoCom, contract, 'clip', video);
+    contract = await buyContract(videoCom, bob);
+    await store(videoCom, bob, contract, 'clip', video);
   });
 
   it('refuses a contract without a verified payment', async () => {
@@ -191,7 +173,7 @@ describe('refusals', () => {
   });
 
   it('keeps concurrent writes within the quota together', async () => {
-    const fresh = await buyContract(videoCom);
+    const fresh = await buyContract(videoCom, bob);
     const payments = await Promise.all([pay(videoCom, bob, 3_00n, 'race-a'), pay(videoCom, bob, 3_00n, 'race-b')]);
     const outcomes = await Promise.allSettled(payments.map((p, i) => videoCom.node.write(fresh.contractId, `race-${i}`, randomBytes(3000), p)));
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
@@ -286,9 +268,9 @@ describe('refusals', () => {
 
 describe('restart', () => {
   it('keeps contracts, content and used payments', async () => {
-    const contract = await buyContract(videoCom);
+    const contract = await buyContract(videoCom, bob);
     const video = randomBytes(3000);
-    await store(videoCom, contract, 'kept', video);
+    await store(videoCom, bob, contract, 'kept', video);
     const spent = await pay(videoCom, bob, 12_00n, 'before-restart'); // 3 KB at 4 per KB
     await videoCom.node.requestRetrieval(contract.contractId, 'kept', { reader: alice.holder.id, paymentTransactionId: spent });
 

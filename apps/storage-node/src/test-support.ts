@@ -18,7 +18,8 @@ import {
 export { connectHolder, demoCa, newHolder, type TestHolder, type TestIssuer };
 import { startStorageNode, type RunningStorageNode, type StorageNodeOptions } from './app.js';
 import { parseConfig } from './config.js';
-import { StorageNodeClient } from './storage-node-client.js';
+import { StorageNodeClient, StorageNodeProblemError } from './storage-node-client.js';
+import type { Contract } from './wire.js';
 import type { RetrievalInstruction } from './wire.js';
 
 export const silent = pino({ level: 'silent' });
@@ -98,6 +99,30 @@ export async function pay(from: Party, node: RunningStorageNode, amount: bigint,
   });
   if (result !== 'success') throw new Error(`payment ${transactionId} failed: ${result}`);
   return transactionId;
+}
+
+/** Figure 2's "before the flow": `buyer` buys a basic storage contract from `node`. */
+export async function buyContract(buyer: Party, node: RunningStorageNode): Promise<Contract> {
+  const offer = await buyer.node.offer();
+  const payment = await pay(buyer, node, 10_00n, 'contract');
+  return buyer.node.buyContract({ offerId: offer.offerId, paymentTransactionId: payment });
+}
+
+/** ... and stores bytes there: a paid write at 1.00 per started KB. */
+export async function store(buyer: Party, node: RunningStorageNode, contract: Contract, objectId: string, bytes: Buffer): Promise<void> {
+  const payment = await pay(buyer, node, BigInt(Math.max(1, Math.ceil(bytes.length / 1024))) * 1_00n, 'write');
+  await buyer.node.write(contract.contractId, objectId, bytes, payment);
+}
+
+/** The problem code a refused call failed with. */
+export async function refusal(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof StorageNodeProblemError) return error.code;
+    throw error;
+  }
+  throw new Error('expected a refusal');
 }
 
 /** GET /retrieve with any header value and any (or no) client certificate: for forged and altered instructions. */
