@@ -9,6 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Deposit, TransferResult } from '@lcp/protocol';
+import { accountState, EMPTY_ACCOUNT_ROW, type AccountRow as StoredAccountRow } from './account-row.js';
 import { entriesOf, JOURNAL_COLUMNS, type JournalRow } from './journal.js';
 import { FEE_SHARDS, migratePostgres } from './postgres-migrations.js';
 import {
@@ -167,7 +168,7 @@ interface Job extends Work {
   reject(error: unknown): void;
 }
 
-interface AccountRow { id: string; balance: bigint; last_counter: bigint; deposit_sequence: bigint; acknowledged: bigint }
+interface AccountRow extends StoredAccountRow { id: string }
 
 const ACCOUNT_COLUMNS = 'id, balance, last_counter, deposit_sequence, acknowledged';
 
@@ -245,18 +246,10 @@ const SQL = {
 
 const str = (value: bigint): string => value.toString();
 
-/** An account row as the port's state; the fee account's balance includes its shards. */
-function accountState(row: AccountRow | undefined, feeShards?: bigint): AccountState | undefined {
-  if (feeShards !== undefined) {
-    const base = row ?? { balance: 0n, last_counter: 0n, deposit_sequence: 0n, acknowledged: 0n };
-    return { balance: base.balance + feeShards, lastCounter: base.last_counter, depositSequence: base.deposit_sequence, acknowledged: base.acknowledged };
-  }
-  return row && {
-    balance: row.balance,
-    lastCounter: row.last_counter,
-    depositSequence: row.deposit_sequence,
-    acknowledged: row.acknowledged,
-  };
+/** The fee account's state: its row plus the fee shards, which hold what it was credited. */
+function feeAccountState(row: StoredAccountRow | undefined, shards: bigint): AccountState | undefined {
+  const base = row ?? EMPTY_ACCOUNT_ROW;
+  return accountState({ ...base, balance: base.balance + shards });
 }
 
 /** One work's view of its transaction; unusable once the work has returned. */
@@ -313,7 +306,7 @@ class PostgresTx implements LedgerTx {
     let row = this.#locked.get(id);
     if (!row) row = (await client.query<AccountRow>({ ...SQL.account, values: [id] })).rows[0];
     if (id !== FEE_ACCOUNT) return accountState(row);
-    return accountState(row, (await client.query<{ total: bigint }>(SQL.feeShards)).rows[0]?.total ?? 0n);
+    return feeAccountState(row, (await client.query<{ total: bigint }>(SQL.feeShards)).rows[0]?.total ?? 0n);
   }
 
   async findRequest(sender: string, counter: bigint): Promise<StoredRequest | undefined> {
@@ -735,7 +728,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     async account(id) {
       const [row] = await readQuery<AccountRow>(SQL.account.text, [id]);
       if (id !== FEE_ACCOUNT) return accountState(row);
-      return accountState(row, (await readQuery<{ total: bigint }>(SQL.feeShards.text, []))[0]?.total ?? 0n);
+      return feeAccountState(row, (await readQuery<{ total: bigint }>(SQL.feeShards.text, []))[0]?.total ?? 0n);
     },
 
     async statement(account, options = {}) {

@@ -3,6 +3,7 @@
 // BEGIN IMMEDIATE ... COMMIT, and every caller resolves only after that COMMIT returned.
 import Database from 'better-sqlite3';
 import type { Deposit, TransferResult } from '@lcp/protocol';
+import { accountState, type AccountRow } from './account-row.js';
 import { entriesOf, JOURNAL_COLUMNS, type JournalRow } from './journal.js';
 import { migrate } from './migrations.js';
 import {
@@ -56,7 +57,6 @@ interface Job {
 }
 
 type Int = bigint;
-interface AccountRow { balance: Int; last_counter: Int; deposit_sequence: Int; acknowledged: Int }
 interface RequestRow { body_hash: string; result: TransferResult; fee: Int }
 interface DepositRow { sequence: Int; transaction_id: string; amount: Int; userid: string | null }
 function prepareWrites(db: Database.Database) {
@@ -146,15 +146,6 @@ function prepareReads(db: Database.Database) {
     negative: db.prepare<[string], { id: string }>(
       'SELECT id FROM accounts WHERE balance < 0 AND id <> ? ORDER BY id LIMIT 1000',
     ),
-  };
-}
-
-function accountState(row: AccountRow | undefined): AccountState | undefined {
-  return row && {
-    balance: row.balance,
-    lastCounter: row.last_counter,
-    depositSequence: row.deposit_sequence,
-    acknowledged: row.acknowledged,
   };
 }
 
