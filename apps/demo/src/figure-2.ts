@@ -274,8 +274,9 @@ export async function runFigure2(options: Figure2Options = {}): Promise<Figure2R
       },
     });
     const delivered = bought.bytes.equals(originals.get('clip') as Buffer);
-    // Bob records step 7 when his response has finished, which can be just after Alice has the bytes
-    for (let tries = 0; tries < 100 && !events.some((e) => e.traceId === traceId && (e as { step?: string }).step === '7'); tries++) {
+    // Bob records step 7 when his response has closed, which can be just after Alice has the
+    // bytes (and, with Bob in a process of his own, reaches here over IPC): up to 5 s on a busy machine
+    for (let tries = 0; tries < 500 && !events.some((e) => e.traceId === traceId && (e as { step?: string }).step === '7'); tries++) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     story.note(`Alice's bytes equal the original: ${delivered} (sha256 ${createHash('sha256').update(bought.bytes).digest('hex').slice(0, 16)}…)`);

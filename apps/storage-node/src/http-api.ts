@@ -129,13 +129,17 @@ export function storageApi(service: StorageService, log: Logger): express.Expres
       }
       content.pipe(res);
     });
-    // recorded when the connection closes: served if the last byte had been handed to it (the
-    // reader may close as soon as it has them all, before 'finish'), interrupted otherwise
+    // recorded when the connection closes: served if every byte had been handed to it (the
+    // reader may close as soon as it has them all, before 'finish' and even before end()),
+    // interrupted otherwise
+    const length = range ? range.length : object.size;
+    let handed = 0;
+    content.on('data', (chunk: Buffer) => void (handed += chunk.length));
     res.once('close', () => {
-      service.trace(trace, res.writableEnded ? 'content served' : 'content interrupted', {
+      service.trace(trace, res.writableEnded || handed === length ? 'content served' : 'content interrupted', {
         step: '7',
         peer: instruction.reader,
-        detail: { contractId: object.contractId, objectId: object.objectId, size: range ? range.length : object.size, ...(range ? { offset: range.offset } : {}) },
+        detail: { contractId: object.contractId, objectId: object.objectId, size: length, ...(range ? { offset: range.offset } : {}) },
       });
       content.destroy();
     });
