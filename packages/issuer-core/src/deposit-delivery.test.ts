@@ -120,18 +120,21 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
   });
 
   it('an answer that fails is undone alone: the transfer commits and the poll gets the deposit after', async () => {
-    let failCharge = true;
-    const failOnce = async (): Promise<void> => {
-      failCharge = false;
-      throw new Error('injected');
-    };
-    // the first getDeposits fee charged (inside the transfer's transaction) fails
+    let failDelivery = true;
+    // the first answer written (inside the transfer's transaction) fails after its writes
     const { ledger, store } = openWrapped(
       (work, tx) =>
         work(
           new Proxy(tx, {
             get(target, name) {
-              if (name === 'chargeDepositsFee' && failCharge) return failOnce;
+              if (name === 'deliverDeposits' && failDelivery) {
+                return async (...args: Parameters<LedgerTx['deliverDeposits']>) => {
+                  const deposits = await target.deliverDeposits(...args);
+                  if (deposits.length === 0) return deposits; // the poll's own query: it waits
+                  failDelivery = false;
+                  throw new Error('injected');
+                };
+              }
               const value: unknown = Reflect.get(target, name, target);
               return typeof value === 'function' ? value.bind(target) : value;
             },
@@ -148,7 +151,7 @@ describe('a long-poll answered in the commit that brings its deposit', () => {
       'success',
     );
     const answer = expectDeposits(await poll);
-    expect(failCharge).toBe(false);
+    expect(failDelivery).toBe(false);
     expect(answer.deposits.map((d) => d.transactionId)).toEqual(['pay']);
     expect(answer).toMatchObject({ fee: 1n, balance: 6n });
     expect((await ledger.totals()).sum).toBe(0n);

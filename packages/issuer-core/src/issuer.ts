@@ -2,7 +2,6 @@
 // acknowledgement. The store only reads and writes rows inside one transaction per request.
 import { createHash } from 'node:crypto';
 import {
-  type Deposit,
   type EntityId,
   type FaultCode,
   type GetDepositsRequest,
@@ -221,26 +220,19 @@ export function createIssuerLedger(store: LedgerStore, settings: IssuerSettings)
         return refuse('invalidAcknowledgement', `acknowledge ${acknowledge} is above the last deposit (${sequence})`);
       }
       const acknowledged = account?.acknowledged ?? 0n;
-      const after = acknowledge !== undefined && acknowledge > acknowledged ? acknowledge : acknowledged;
-      const pending = await tx.depositsAfter(holder, after, LIMITS.maxDepositsPerResponse);
-      // Waiting writes nothing, so an abort during the wait leaves the account untouched.
-      if (pending.length === 0 && mayWait()) return 'wait';
-
-      // Paper mode: this reply delivers (and so acknowledges) what it carries.
-      const last = pending.at(-1);
-      const upTo = paperMode && last && last.sequence > after ? last.sequence : after;
-      if (upTo > acknowledged) await tx.setAcknowledged(holder, upTo);
-
       const balance = account?.balance ?? 0n;
       const chargeable = holder === treasury || holder === FEE_ACCOUNT || balance <= 0n ? 0n : balance;
       const fee = fees.getDeposits < chargeable ? fees.getDeposits : chargeable;
-      if (fee > 0n) await tx.chargeDepositsFee(holder, fee);
-      const deposits: Deposit[] = pending.map((d) => ({
-        transactionId: d.transactionId,
-        amount: d.amount,
-        ...(d.userid !== undefined ? { userid: d.userid } : {}),
-        sequence: d.sequence,
-      }));
+      // Waiting writes nothing, so an abort during the wait leaves the account untouched.
+      const answerEmpty = !mayWait();
+      const deposits = await tx.deliverDeposits(holder, {
+        after: acknowledge !== undefined && acknowledge > acknowledged ? acknowledge : acknowledged,
+        limit: LIMITS.maxDepositsPerResponse,
+        acknowledgeDelivered: paperMode, // paper mode: this reply delivers (and so acknowledges) what it carries
+        fee,
+        answerEmpty,
+      });
+      if (deposits.length === 0 && !answerEmpty) return 'wait';
       return { deposits, fee, balance: balance - fee };
     };
 

@@ -15,6 +15,7 @@ import { FEE_SHARDS, migratePostgres } from './postgres-migrations.js';
 import {
   FEE_ACCOUNT,
   type AccountState,
+  type Delivery,
   type DepositListener,
   type LedgerStore,
   type LedgerTotals,
@@ -170,6 +171,15 @@ interface Job extends Work {
 
 interface AccountRow extends StoredAccountRow { id: string }
 
+/** A row of SQL.deliver: a deposit, or nulls when none was found. */
+interface DeliveredRow {
+  sequence: bigint | null;
+  transaction_id: string;
+  amount: bigint;
+  userid: string | null;
+  charged: bigint;
+}
+
 const ACCOUNT_COLUMNS = 'id, balance, last_counter, deposit_sequence, acknowledged';
 
 /** Named statements: parsed once per connection. */
@@ -226,21 +236,27 @@ const SQL = {
         SELECT $1, $7, $8, 'success', $4, t.id, $10 FROM t)
       SELECT t.id, r.deposit_sequence FROM t, r`,
   },
-  depositsAfter: {
-    name: 'lcp_deposits_after',
-    text: `SELECT sequence, transaction_id, amount, userid FROM deposits
-      WHERE recipient = $1 AND sequence > $2 ORDER BY sequence LIMIT $3`,
-  },
-  setAcknowledged: {
-    name: 'lcp_set_acknowledged',
-    text: 'UPDATE accounts SET acknowledged = greatest(acknowledged, $2) WHERE id = $1',
-  },
-  charge: {
-    name: 'lcp_charge',
-    text: `WITH a AS (UPDATE accounts SET balance = balance - $2 WHERE id = $1 RETURNING id),
-      f AS (UPDATE fee_shards SET balance = balance + $2 WHERE shard = $4 AND EXISTS (SELECT 1 FROM a))
-      INSERT INTO transfers (sender, recipient, amount, fee, resumed, created_at)
-      SELECT $1, '${FEE_ACCOUNT}', $2, 0, false, $3 FROM a RETURNING id`,
+  // One statement for a getDeposits answer: the deposits it carries and, unless it waits ($5
+  // false and none found), the acknowledgement raised and the fee moved (debit, fee shard, journal).
+  // The outer join gives one row even when no deposit is found, to carry `charged`.
+  deliver: {
+    name: 'lcp_deliver',
+    text: `WITH found AS (
+        SELECT sequence, transaction_id, amount, userid FROM deposits
+        WHERE recipient = $1 AND sequence > $2 ORDER BY sequence LIMIT $3),
+      answer AS (
+        SELECT CASE WHEN $4::boolean THEN coalesce(max(sequence), $2) ELSE $2 END AS up_to
+        FROM found HAVING $5::boolean OR count(*) > 0),
+      a AS (
+        UPDATE accounts SET acknowledged = greatest(acknowledged, answer.up_to), balance = balance - $6
+        FROM answer WHERE id = $1 AND (acknowledged < answer.up_to OR $6::bigint > 0) RETURNING id),
+      f AS (
+        UPDATE fee_shards SET balance = balance + $6 WHERE shard = $8 AND $6::bigint > 0 AND EXISTS (SELECT 1 FROM a)),
+      j AS (
+        INSERT INTO transfers (sender, recipient, amount, fee, resumed, created_at)
+        SELECT $1, '${FEE_ACCOUNT}', $6, 0, false, $7 FROM a WHERE $6::bigint > 0)
+      SELECT found.*, (SELECT count(*) FROM a) AS charged FROM (SELECT) AS one LEFT JOIN found ON true
+      ORDER BY found.sequence`,
   },
 };
 
@@ -350,30 +366,26 @@ class PostgresTx implements LedgerTx {
     return { transferId: row.id, sequence: row.deposit_sequence };
   }
 
-  async depositsAfter(recipient: string, after: bigint, limit: number): Promise<Array<Deposit & { sequence: bigint }>> {
-    const { rows } = await this.#use().query<{ sequence: bigint; transaction_id: string; amount: bigint; userid: string | null }>({
-      ...SQL.depositsAfter,
-      values: [recipient, str(after), limit],
+  async deliverDeposits(holder: string, d: Delivery): Promise<Array<Deposit & { sequence: bigint }>> {
+    const client = this.#use();
+    this.#wrote(holder);
+    const { rows } = await client.query<DeliveredRow>({
+      ...SQL.deliver,
+      values: [holder, str(d.after), d.limit, d.acknowledgeDelivered, d.answerEmpty, str(d.fee), this.now(), this.shard()],
     });
-    return rows.map((row) => ({
-      transactionId: row.transaction_id,
-      amount: row.amount,
-      ...(row.userid !== null ? { userid: row.userid } : {}),
-      sequence: row.sequence,
-    }));
-  }
-
-  async setAcknowledged(recipient: string, sequence: bigint): Promise<void> {
-    this.#wrote(recipient);
-    const { rowCount } = await this.#use().query({ ...SQL.setAcknowledged, values: [recipient, str(sequence)] });
-    if (rowCount !== 1) throw new Error(`no account ${recipient} to acknowledge deposits of`);
-  }
-
-  async chargeDepositsFee(account: string, fee: bigint): Promise<void> {
-    if (fee <= 0n) return;
-    this.#wrote(account);
-    const { rowCount } = await this.#use().query({ ...SQL.charge, values: [account, str(fee), this.now(), this.shard()] });
-    if (rowCount !== 1) throw new Error(`no account ${account} to charge`);
+    const deposits = rows.flatMap((row) =>
+      row.sequence === null
+        ? []
+        : [{
+            transactionId: row.transaction_id,
+            amount: row.amount,
+            ...(row.userid !== null ? { userid: row.userid } : {}),
+            sequence: row.sequence,
+          }],
+    );
+    const answered = deposits.length > 0 || d.answerEmpty;
+    if (answered && d.fee > 0n && rows[0]?.charged !== 1n) throw new Error(`no account ${holder} to charge`);
+    return deposits;
   }
 }
 

@@ -9,6 +9,7 @@ import { migrate } from './migrations.js';
 import {
   FEE_ACCOUNT,
   type AccountState,
+  type Delivery,
   type LedgerStore,
   type LedgerTotals,
   type LedgerTx,
@@ -109,8 +110,8 @@ function prepareWrites(db: Database.Database) {
       `SELECT sequence, transaction_id, amount, userid FROM deposits
        WHERE recipient = ? AND sequence > ? ORDER BY sequence LIMIT ?`,
     ),
-    setAcknowledged: db.prepare<[bigint, string]>(
-      'UPDATE accounts SET acknowledged = max(acknowledged, ?) WHERE id = ?',
+    raiseAcknowledged: db.prepare<{ holder: string; upTo: bigint }>(
+      'UPDATE accounts SET acknowledged = :upTo WHERE id = :holder AND acknowledged < :upTo',
     ),
   };
 }
@@ -211,19 +212,24 @@ class SqliteTx implements LedgerTx {
     return { transferId, sequence };
   }
 
-  async depositsAfter(recipient: string, after: bigint, limit: number): Promise<Array<Deposit & { sequence: bigint }>> {
-    return this.#use().depositsAfter.all(recipient, after, limit).map((row) => ({
+  async deliverDeposits(holder: string, d: Delivery): Promise<Array<Deposit & { sequence: bigint }>> {
+    const s = this.#use();
+    const deposits = s.depositsAfter.all(holder, d.after, d.limit).map((row) => ({
       transactionId: row.transaction_id,
       amount: row.amount,
       ...(row.userid !== null ? { userid: row.userid } : {}),
       sequence: row.sequence,
     }));
-  }
-
-  async setAcknowledged(recipient: string, sequence: bigint): Promise<void> {
-    if (this.#use().setAcknowledged.run(sequence, recipient).changes !== 1) {
-      throw new Error(`no account ${recipient} to acknowledge deposits of`);
+    if (deposits.length === 0 && !d.answerEmpty) return deposits;
+    const last = deposits.at(-1);
+    const upTo = d.acknowledgeDelivered && last && last.sequence > d.after ? last.sequence : d.after;
+    s.raiseAcknowledged.run({ holder, upTo });
+    if (d.fee > 0n) {
+      if (s.debit.run(d.fee, holder).changes !== 1) throw new Error(`no account ${holder} to charge`);
+      s.credit.run(d.fee, FEE_ACCOUNT);
+      s.insertCharge.run(holder, d.fee, this.#now());
     }
+    return deposits;
   }
 
   async isolated<T>(work: () => Promise<T>): Promise<T> {
@@ -242,15 +248,6 @@ class SqliteTx implements LedgerTx {
       }
       throw error;
     }
-  }
-
-  async chargeDepositsFee(account: string, fee: bigint): Promise<void> {
-    if (fee <= 0n) return;
-    const s = this.#use();
-    const at = this.#now();
-    if (s.debit.run(fee, account).changes !== 1) throw new Error(`no account ${account} to charge`);
-    s.credit.run(fee, FEE_ACCOUNT);
-    s.insertCharge.run(account, fee, at);
   }
 }
 

@@ -114,6 +114,15 @@ export interface NewTransfer {
 }
 
 /** Rows read and written inside one transaction. Every method sees the transaction's own writes. */
+/** What one getDeposits answer delivers; see LedgerTx.deliverDeposits. */
+export interface Delivery {
+  after: bigint;
+  limit: number;
+  acknowledgeDelivered: boolean;
+  fee: bigint;
+  answerEmpty: boolean;
+}
+
 export interface LedgerTx {
   account(id: string): Promise<AccountState | undefined>;
   findRequest(sender: string, counter: bigint): Promise<StoredRequest | undefined>;
@@ -125,11 +134,14 @@ export interface LedgerTx {
    * sequence, stores the request as `success` and advances the sender's lastCounter.
    */
   recordTransfer(transfer: NewTransfer): Promise<{ transferId: bigint; sequence: bigint }>;
-  /** Deposits of `recipient` with sequence > `after`, oldest first, at most `limit`. */
-  depositsAfter(recipient: string, after: bigint, limit: number): Promise<Array<Deposit & { sequence: bigint }>>;
-  setAcknowledged(recipient: string, sequence: bigint): Promise<void>;
-  /** Moves `fee` from `account` to the fee account as a getDeposits fee. */
-  chargeDepositsFee(account: string, fee: bigint): Promise<void>;
+  /**
+   * Writes one getDeposits answer and returns the deposits it carries: those of `holder` with
+   * sequence > `after`, oldest first, at most `limit`. It raises the holder's acknowledgement
+   * to `after` (to the last deposit returned, if `acknowledgeDelivered` and any) and moves `fee`
+   * from the holder to the fee account. If no deposit is found and `answerEmpty` is false, it
+   * writes nothing (the long-poll waits). One step, so a store may make it one statement.
+   */
+  deliverDeposits(holder: string, delivery: Delivery): Promise<Array<Deposit & { sequence: bigint }>>;
   /**
    * Runs `work` (which uses this tx) so that if it throws, only its own writes are undone, and
    * rethrows. A store that has it lets a transfer answer its recipient's waiting long-poll in
