@@ -655,20 +655,34 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     }
   }
 
-  // Group commit: works queue while `writers` batches are in flight; the next free writer takes
-  // up to `maxBatch` of them. A batch shares one fee shard, so concurrent batches never wait on
-  // each other's shard row.
+  // Group commit: works queue while `writers` batches are in flight; free writers share out
+  // what is queued, up to `maxBatch` each. A batch shares one fee shard, so concurrent batches
+  // never wait on each other's shard row.
   const writers = options.writers ?? DEFAULT_WRITERS;
   const maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
   const queue: Job[] = [];
   let busyWriters = 0;
+  let pumpScheduled = false;
+
+  // setImmediate, not at once: works that arrive together (the requests read in one turn of the
+  // event loop, the long-polls one notification wakes) are queued first and shared out, instead
+  // of the first taking a writer alone and the rest waiting for its commit.
+  function schedulePump(): void {
+    if (pumpScheduled) return;
+    pumpScheduled = true;
+    setImmediate(pump);
+  }
 
   function pump(): void {
+    pumpScheduled = false;
+    const free = writers - busyWriters;
+    if (free <= 0 || queue.length === 0) return;
+    const size = Math.min(maxBatch, Math.ceil(queue.length / free));
     while (busyWriters < writers && queue.length > 0) {
       busyWriters += 1;
-      void runBatch(queue.splice(0, maxBatch)).finally(() => {
+      void runBatch(queue.splice(0, size)).finally(() => {
         busyWriters -= 1;
-        pump();
+        schedulePump();
       });
     }
   }
@@ -701,7 +715,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     if (writers === 0) return runAlone({ work, lock }) as Promise<T>;
     return new Promise<T>((resolve, reject) => {
       queue.push({ work, lock, resolve: resolve as (value: unknown) => void, reject });
-      pump();
+      schedulePump();
     });
   }
 
