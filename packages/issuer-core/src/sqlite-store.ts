@@ -222,7 +222,7 @@ class SqliteTx implements LedgerTx {
     }));
     if (deposits.length === 0 && !d.answerEmpty) return deposits;
     const last = deposits.at(-1);
-    const upTo = d.acknowledgeDelivered && last && last.sequence > d.after ? last.sequence : d.after;
+    const upTo = d.acknowledgeDelivered && last ? last.sequence : d.after; // every deposit found is above `after`
     s.raiseAcknowledged.run({ holder, upTo });
     if (d.fee > 0n) {
       if (s.debit.run(d.fee, holder).changes !== 1) throw new Error(`no account ${holder} to charge`);
