@@ -1,5 +1,5 @@
 // The issuer's benchmark (`pnpm bench`): durable transfers/s over SOAP/TLS against the same
-// stack's bare HTTPS echo rate and the raw SQLite ledger rate, server CPU per TLS handshake, and
+// stack's bare HTTPS echo rate (also in alternating short windows) and the raw SQLite ledger rate, server CPU per TLS handshake, and
 // how the issuer behaves beyond the happy path: 1, 32 and 256 holders; latency at half the target
 // rate; 10 thousand vs 1 million existing accounts; deposit notification latency; memory of 10,000
 // idle long-polls; TLS resumption of returning holders; honest holders during a hostile flood.
@@ -29,11 +29,16 @@ import { forkServerProcess, type ServerProcess } from './server-process.js';
 import { TlsHttpConnection } from './tls-http.js';
 
 const HOLDERS = 32;
-const WARMUP_MS = 2_000;
+// A fresh server needs 3 to 10 s of the transfer load before its rate settles (JIT tiers, heap
+// sizing): two per-second traces climbed from 1,400-1,700/s to 3,500-4,300/s. With 2 s, run 1
+// measured part of that climb.
+const WARMUP_MS = 10_000;
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
 if (!(DURATION_MS >= 1000 && DURATION_MS <= 60_000)) throw new RangeError('BENCH_SECONDS must be from 1 to 60');
 /** The secondary loads (holder scaling, paced, accounts, notifications, flood) are shorter. */
 const SHORT = { warmupMs: 1_000, durationMs: Math.min(5_000, DURATION_MS) };
+/** Transfers and echo in alternating short windows, for the echo share (see step 3). */
+const ALTERNATING = { rounds: 6, warmupMs: 500, durationMs: 2_000 };
 const HANDSHAKE_CONNECTIONS = 500;
 const HANDSHAKE_CONCURRENCY = 4;
 const LEDGER_WARMUP_MS = 500;
@@ -65,6 +70,12 @@ const WATCHDOG_MS = 420_000;
 const RESULTS_FILE = 'bench-results/issuer.json';
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const KNOBS = ['BENCH_SECONDS', 'BENCH_CPU_PROF'] as const;
+
+function median(sorted: number[]): number {
+  const middle = sorted.length / 2;
+  if (sorted.length === 0) return Number.NaN;
+  return Number.isInteger(middle) ? ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2 : (sorted[Math.floor(middle)] as number);
+}
 
 /** Holder i pays recipients[i+1] (by default the next holder) one minor unit, with its next counter. */
 function ringTransfers(server: ServerProcess, port: number, holders: BenchHolder[], prefix: string, recipients = holders) {
@@ -135,7 +146,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }, WATCHDOG_MS);
   watchdog.unref();
-  const steps = 14;
+  const steps = 15;
   let step = 0;
   const say = (what: string) => console.log(`[${++step}/${steps}] ${what} (${elapsed()})`);
 
@@ -165,26 +176,46 @@ async function main(): Promise<void> {
 
   // 2. the same TLS options and express, no SOAP and no ledger: the transport's ceiling
   say('HTTPS echo, same TLS and express');
-  const echo = await httpLoad(
-    server,
-    echoPort,
-    holders,
-    (connection, i) => {
-      const request = transferRequests({
-        domain,
-        port: echoPort,
-        path: echoPath,
-        recipient: (holders[(i + 1) % HOLDERS] as BenchHolder).id,
-        amount: '0.01',
-        transactionPrefix: `echo-${i}-`,
-      })(1);
-      return async () => problemOf(await connection.request(request), (b) => b === echoBody);
-    },
-    timing,
-  );
+  const echoOperation = (connection: TlsHttpConnection, i: number): Operation => {
+    const request = transferRequests({
+      domain,
+      port: echoPort,
+      path: echoPath,
+      recipient: (holders[(i + 1) % HOLDERS] as BenchHolder).id,
+      amount: '0.01',
+      transactionPrefix: `echo-${i}-`,
+    })(1);
+    return async () => problemOf(await connection.request(request), (b) => b === echoBody);
+  };
+  const echo = await httpLoad(server, echoPort, holders, echoOperation, timing);
   checks.push({ check: `every echo answered its body (${int(echo.total)} sent)`, ok: echo.failures === 0 });
 
-  // 3. server CPU per handshake
+  // 3. the echo share again, in alternating short windows (transfers, echo, echo, transfers, ...):
+  // a neighbour's burst then falls on both loads alike, which two long windows one after the
+  // other cannot promise (their ratio has ranged from 37 % to 74 % on this machine)
+  say(`transfers and echo in ${ALTERNATING.rounds * 2} alternating ${ALTERNATING.durationMs / 1000} s windows each`);
+  const alternating: Array<{ transfers: number; echo: number }> = [];
+  let alternatingFailures = 0;
+  for (let round = 0; round < ALTERNATING.rounds; round++) {
+    const running = server;
+    const runTransfers = () => httpLoad(running, issuerPort, holders, ringTransfers(running, issuerPort, holders, `alt${round}`), ALTERNATING);
+    const runEcho = () => httpLoad(running, echoPort, holders, echoOperation, ALTERNATING);
+    let t: HttpLoadResult;
+    let e: HttpLoadResult;
+    if (round % 2 === 0) {
+      t = await runTransfers();
+      e = await runEcho();
+    } else {
+      e = await runEcho();
+      t = await runTransfers();
+    }
+    succeeded(t);
+    alternatingFailures += t.failures + e.failures;
+    alternating.push({ transfers: t.perSecond, echo: e.perSecond });
+  }
+  checks.push({ check: 'every transfer and echo in the alternating windows succeeded', ok: alternatingFailures === 0 });
+
+  // 4. server CPU per handshake
   say('TLS handshakes, full and resumed');
   const handshakes = await benchHandshakes(
     { server, port: issuerPort, contexts: holders.map((h) => h.context) },
@@ -195,7 +226,7 @@ async function main(): Promise<void> {
     ok: handshakes.full.failures === 0 && handshakes.resumed.failures === 0,
   });
 
-  // 4. how the figures grow with the number of holders (32: the run above)
+  // 5. how the figures grow with the number of holders (32: the run above)
   say(`transferFunds with ${SCALE_HOLDERS.filter((n) => n !== HOLDERS).join(' and ')} holders`);
   const many = await funded(server, 256);
   mints += many.length;
@@ -210,14 +241,14 @@ async function main(): Promise<void> {
     ok: SCALE_HOLDERS.every((n) => (scaling[n] as HttpLoadResult).failures === 0),
   });
 
-  // 5. latency at half the target rate (or half what this machine reaches, if that is less)
+  // 6. latency at half the target rate (or half what this machine reaches, if that is less)
   const pacedRate = Math.min(TARGETS.transfersPerSecond / 2, Math.floor(transfers.perSecond / 2));
   say(`transferFunds paced at ${int(pacedRate)}/s, ${HOLDERS} holders`);
   const paced = await pacedTransfers(server, holders, pacedRate);
   successes += paced.total - paced.failures;
   checks.push({ check: `every paced transferFunds answered success (${int(paced.total)} sent)`, ok: paced.failures === 0 });
 
-  // 6. deposit notification latency
+  // 7. deposit notification latency
   say(`deposit notifications, ${NOTIFY_PAIRS} payer/payee pairs`);
   const payers = await funded(server, NOTIFY_PAIRS);
   mints += NOTIFY_PAIRS;
@@ -230,14 +261,14 @@ async function main(): Promise<void> {
   successes += payers.reduce((sum, p) => sum + p.counter, 0);
   checks.push({ check: `every notification arrived with its deposit (${int(notifications.notifications)} in the window)`, ok: notifications.failures === 0 });
 
-  // 7. returning holders resume their TLS sessions
+  // 8. returning holders resume their TLS sessions
   say(`returning holders: ${RETURNING.holders} holders, ${RETURNING.rounds} rounds of connect, transfer, hang up`);
   const countersBefore = many.reduce((sum, h) => sum + h.counter, 0);
   const returning = await benchReturning(server, many, { ...target, rounds: RETURNING.rounds, concurrency: RETURNING.concurrency });
   successes += many.reduce((sum, h) => sum + h.counter, 0) - countersBefore - returning.failures;
   checks.push({ check: 'every returning holder\'s transfer answered success', ok: returning.failures === 0 });
 
-  // 8. honest holders during a flood of hostile requests, and the cost of each hostile kind
+  // 9. honest holders during a flood of hostile requests, and the cost of each hostile kind
   say(`${HOLDERS} honest holders during a flood from ${HOSTILE_WORKERS} hostile connections`);
   const hostile = await newHolders(server.ready.caPem, HOSTILE_WORKERS);
   const flood = await benchFlood(server, holders, hostile, { ...target, ...SHORT });
@@ -259,7 +290,7 @@ async function main(): Promise<void> {
   await server.stop();
   server = undefined;
 
-  // 9-10. existing accounts: a fresh issuer per population
+  // 10-11. existing accounts: a fresh issuer per population
   const accounts: AccountsResult[] = [];
   for (const population of POPULATIONS) {
     say(`transferFunds into a ledger of ${int(population)} existing accounts`);
@@ -271,7 +302,7 @@ async function main(): Promise<void> {
     });
   }
 
-  // 11. memory of idle long-polls, in a fresh issuer
+  // 12. memory of idle long-polls, in a fresh issuer
   say(`${int(IDLE.keys * IDLE.perKey)} idle getDeposits long-polls (${IDLE.keys} keys x ${IDLE.perKey} connections)`);
   server = await forkServerProcess({ exposeGc: true });
   const idleHolders = await newHolders(server.ready.caPem, IDLE.keys);
@@ -284,7 +315,7 @@ async function main(): Promise<void> {
     ok: idle.failures === 0 && idle.waiting + idle.expired === idle.connections,
   });
 
-  // 12. the storage ceiling, with no server running
+  // 13-14. the storage ceiling, with no server running
   say('ledger.transfer on SQLite, 1 caller');
   const ledgerOptions = { accounts: HOLDERS, warmupMs: LEDGER_WARMUP_MS, durationMs: LEDGER_DURATION_MS };
   const sequential = await benchLedger({ ...ledgerOptions, callers: 1 });
@@ -452,8 +483,11 @@ async function main(): Promise<void> {
 
   const scale = (n: number) => scaling[n] as HttpLoadResult;
   const [smallPopulation, largePopulation] = accounts as [AccountsResult, AccountsResult];
+  const alternatingShares = alternating.map((a) => a.transfers / a.echo).sort((x, y) => x - y);
   const ratios = {
     transfersVsEcho: transfers.perSecond / echo.perSecond,
+    /** The median of the alternating windows' shares: the target's figure. */
+    transfersVsEchoAlternating: median(alternatingShares),
     transfersVsSqliteConcurrent: transfers.perSecond / concurrent.perSecond,
     transfersVsSqliteSequential: transfers.perSecond / sequential.perSecond,
     resumedVsFullHandshakeCpu: handshakes.resumed.cpuMsPerHandshake / handshakes.full.cpuMsPerHandshake,
@@ -468,7 +502,11 @@ async function main(): Promise<void> {
     returningResumedShare: returning.resumedClient / returning.returning,
     idlePollsBytesPerPoll: idle.rssDeltaBytes / Math.max(1, idle.waiting),
   };
-  console.log(`transfers/s vs HTTPS echo:                ${percent(ratios.transfersVsEcho, 1)}`);
+  console.log(`transfers/s vs HTTPS echo:                ${percent(ratios.transfersVsEcho, 1)} (the two ${DURATION_MS / 1000} s windows)`);
+  console.log(
+    `transfers/s vs HTTPS echo, alternating:   ${percent(ratios.transfersVsEchoAlternating, 1)} ` +
+      `(median of ${alternating.length} pairs of ${ALTERNATING.durationMs / 1000} s windows: ${alternating.map((a) => `${int(a.transfers)}/${int(a.echo)}`).join(', ')})`,
+  );
   console.log(`transfers/s vs SQLite, ${HOLDERS} callers:        ${percent(ratios.transfersVsSqliteConcurrent, 1)}`);
   console.log(`transfers/s vs SQLite, 1 caller:          ${fixed(ratios.transfersVsSqliteSequential, 1)}x`);
   console.log(
@@ -497,8 +535,8 @@ async function main(): Promise<void> {
     },
     {
       target: `>= ${percent(TARGETS.echoShare)} of the bare HTTPS echo`,
-      pass: ratios.transfersVsEcho >= TARGETS.echoShare,
-      measured: percent(ratios.transfersVsEcho, 1),
+      pass: ratios.transfersVsEchoAlternating >= TARGETS.echoShare,
+      measured: `${percent(ratios.transfersVsEchoAlternating, 1)} in alternating windows (${percent(alternatingShares[0] ?? Number.NaN, 1)} to ${percent(alternatingShares.at(-1) ?? Number.NaN, 1)}); ${percent(ratios.transfersVsEcho, 1)} in the two long ones`,
     },
     {
       target: `notification p50 <= ${TARGETS.notifyP50Ms} ms and p99 <= ${TARGETS.notifyP99Ms} ms (commit -> payee holds the answer)`,
@@ -546,6 +584,7 @@ async function main(): Promise<void> {
       scaleHolders: SCALE_HOLDERS,
       populations: POPULATIONS,
       recipientPool: RECIPIENT_POOL,
+      alternating: ALTERNATING,
       notifyPairs: NOTIFY_PAIRS,
       returning: RETURNING,
       idle: IDLE,
@@ -553,6 +592,7 @@ async function main(): Promise<void> {
     },
     transfers,
     echo,
+    alternating,
     sqlite: { sequential, concurrent },
     handshakes,
     ledgerTotals: { ...totals, sum: totals.sum.toString(), treasuryBalance: totals.treasuryBalance.toString(), feeBalance: totals.feeBalance.toString() },
