@@ -181,6 +181,22 @@ describe('group commit', () => {
     expect(await a!.ledger.totals()).toMatchObject({ sum: 0n, transfers: 80 + 40, negativeAccounts: [] });
   });
 
+  it('works that arrive together are shared out among the free writers', async () => {
+    const { nodes: [a] } = await nodes(1, { writers: 2 });
+    const payers = Array.from({ length: 16 }, (_, i) => entity(`sharer-${i}`));
+    for (const payer of payers) await a!.ledger.mint(payer, 100n, `fund-${payer}`);
+    const before = a!.store.stats();
+    // 16 works in one turn of the event loop, 2 writers free: two batches of 8, not 1 + 1 + 14
+    const outcomes = await Promise.all(
+      payers.map((payer) => a!.ledger.transfer({ sender: payer, request: request(bob, 1n, 'pay', 1n), resumed: false })),
+    );
+    expect(outcomes.map((outcome) => expectResponse(outcome).result)).toEqual(payers.map(() => 'success'));
+    const after = a!.store.stats();
+    expect(after.commits - before.commits).toBe(2);
+    expect(after.batchedWorks - before.batchedWorks).toBe(16);
+    expect(after.largestBatch).toBe(8);
+  });
+
   it('a work that throws inside a batch fails alone; the batch\'s other works commit', async () => {
     const { url, nodes: [a] } = await nodes(1, { writers: 1 });
     await a!.ledger.mint(alice, 1000n, 'issue');
