@@ -186,7 +186,7 @@ describe('group commit', () => {
     const payers = Array.from({ length: 16 }, (_, i) => entity(`sharer-${i}`));
     for (const payer of payers) await a!.ledger.mint(payer, 100n, `fund-${payer}`);
     const before = a!.store.stats();
-    // 16 works in one turn of the event loop, 2 writers free: two batches of 8, not 1 + 1 + 14
+    // 16 works in one turn of the event loop, 2 writers free: two batches of 8, not one alone and then 15
     const outcomes = await Promise.all(
       payers.map((payer) => a!.ledger.transfer({ sender: payer, request: request(bob, 1n, 'pay', 1n), resumed: false })),
     );

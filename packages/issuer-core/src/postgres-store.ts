@@ -177,7 +177,7 @@ interface DeliveredRow {
   transaction_id: string;
   amount: bigint;
   userid: string | null;
-  charged: bigint;
+  updated: bigint;
 }
 
 const ACCOUNT_COLUMNS = 'id, balance, last_counter, deposit_sequence, acknowledged';
@@ -238,7 +238,8 @@ const SQL = {
   },
   // One statement for a getDeposits answer: the deposits it carries and, unless it waits ($5
   // false and none found), the acknowledgement raised and the fee moved (debit, fee shard, journal).
-  // The outer join gives one row even when no deposit is found, to carry `charged`.
+  // The outer join gives one row even when no deposit is found, to carry `updated` (the holder's
+  // row: 1 or 0).
   deliver: {
     name: 'lcp_deliver',
     text: `WITH found AS (
@@ -255,7 +256,7 @@ const SQL = {
       j AS (
         INSERT INTO transfers (sender, recipient, amount, fee, resumed, created_at)
         SELECT $1, '${FEE_ACCOUNT}', $6, 0, false, $7 FROM a WHERE $6::bigint > 0)
-      SELECT found.*, (SELECT count(*) FROM a) AS charged FROM (SELECT) AS one LEFT JOIN found ON true
+      SELECT found.*, (SELECT count(*) FROM a) AS updated FROM (SELECT) AS one LEFT JOIN found ON true
       ORDER BY found.sequence`,
   },
 };
@@ -367,12 +368,12 @@ class PostgresTx implements LedgerTx {
   }
 
   async deliverDeposits(holder: string, d: Delivery): Promise<Array<Deposit & { sequence: bigint }>> {
-    const client = this.#use();
-    this.#wrote(holder);
-    const { rows } = await client.query<DeliveredRow>({
+    const { rows } = await this.#use().query<DeliveredRow>({
       ...SQL.deliver,
       values: [holder, str(d.after), d.limit, d.acknowledgeDelivered, d.answerEmpty, str(d.fee), this.now(), this.shard()],
     });
+    const written = (rows[0]?.updated ?? 0n) > 0n; // the acknowledgement, the fee or both
+    if (written) this.#wrote(holder);
     const deposits = rows.flatMap((row) =>
       row.sequence === null
         ? []
@@ -384,7 +385,7 @@ class PostgresTx implements LedgerTx {
           }],
     );
     const answered = deposits.length > 0 || d.answerEmpty;
-    if (answered && d.fee > 0n && rows[0]?.charged !== 1n) throw new Error(`no account ${holder} to charge`);
+    if (answered && d.fee > 0n && !written) throw new Error(`no account ${holder} to charge`);
     return deposits;
   }
 }

@@ -331,6 +331,32 @@ export function describeLedgerContract(adapter: ContractAdapter): void {
       expect(expectDeposits(await ledger.getDeposits(bob, { millisecondsWait: 0 }))).toMatchObject({ fee: 5n, balance: 45n });
     });
 
+    it('a long-poll in acknowledgement mode writes nothing while it waits', async () => {
+      const { ledger, store } = await adapter.open({ fees: { ...NO_FEES, getDeposits: 1n } });
+      await ledger.mint(bob, 10n, 'one');
+      await ledger.mint(bob, 5n, 'two');
+      // acknowledging both finds nothing after them, so it waits, and the acknowledgement waits too
+      const controller = new AbortController();
+      const poll = ledger.getDeposits(bob, { millisecondsWait: 10_000, acknowledge: 2n }, controller.signal);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      controller.abort();
+      expect(await poll).toMatchObject({ fault: 'unavailable' });
+      expect(await store.account(bob)).toMatchObject({ balance: 15n, acknowledged: 0n });
+    });
+
+    it('a long-poll in acknowledgement mode is charged once, when it answers', async () => {
+      const { ledger } = await adapter.open({ fees: { ...NO_FEES, getDeposits: 1n } });
+      await ledger.mint(bob, 10n, 'one');
+      expect(expectDeposits(await ledger.getDeposits(bob, { millisecondsWait: 0, acknowledge: 0n }))).toMatchObject({ fee: 1n, balance: 9n });
+      const poll = ledger.getDeposits(bob, { millisecondsWait: 10_000, acknowledge: 1n });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await ledger.mint(bob, 5n, 'two');
+      const answer = expectDeposits(await poll);
+      expect(answer.deposits.map((d) => d.transactionId)).toEqual(['two']);
+      expect(answer).toMatchObject({ fee: 1n, balance: 13n });
+      expect(await ledger.totals()).toMatchObject({ feeBalance: 2n, sum: 0n });
+    });
+
     it('an abort ends the wait and changes nothing', async () => {
       const { ledger } = await adapter.open({ fees: { ...NO_FEES, getDeposits: 1n } });
       await ledger.mint(bob, 10n, 'issue');

@@ -113,7 +113,6 @@ export interface NewTransfer {
   resumed: boolean;
 }
 
-/** Rows read and written inside one transaction. Every method sees the transaction's own writes. */
 /** What one getDeposits answer delivers; see LedgerTx.deliverDeposits. */
 export interface Delivery {
   after: bigint;
@@ -123,6 +122,7 @@ export interface Delivery {
   answerEmpty: boolean;
 }
 
+/** Rows read and written inside one transaction. Every method sees the transaction's own writes. */
 export interface LedgerTx {
   account(id: string): Promise<AccountState | undefined>;
   findRequest(sender: string, counter: bigint): Promise<StoredRequest | undefined>;
