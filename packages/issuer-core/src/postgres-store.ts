@@ -9,7 +9,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Deposit, TransferResult } from '@lcp/protocol';
-import { accountState, EMPTY_ACCOUNT_ROW, type AccountRow as StoredAccountRow } from './account-row.js';
+import { accountState, depositOf, EMPTY_ACCOUNT_ROW, type AccountRow as StoredAccountRow, type DepositRow } from './store-rows.js';
 import { entriesOf, JOURNAL_COLUMNS, type JournalRow } from './journal.js';
 import { FEE_SHARDS, migratePostgres } from './postgres-migrations.js';
 import {
@@ -172,13 +172,7 @@ interface Job extends Work {
 interface AccountRow extends StoredAccountRow { id: string }
 
 /** A row of SQL.deliver: a deposit, or nulls when none was found. */
-interface DeliveredRow {
-  sequence: bigint | null;
-  transaction_id: string;
-  amount: bigint;
-  userid: string | null;
-  updated: bigint;
-}
+type DeliveredRow = (DepositRow | { [K in keyof DepositRow]: null }) & { updated: bigint };
 
 const ACCOUNT_COLUMNS = 'id, balance, last_counter, deposit_sequence, acknowledged';
 
@@ -374,16 +368,7 @@ class PostgresTx implements LedgerTx {
     });
     const written = (rows[0]?.updated ?? 0n) > 0n; // the acknowledgement, the fee or both
     if (written) this.#wrote(holder);
-    const deposits = rows.flatMap((row) =>
-      row.sequence === null
-        ? []
-        : [{
-            transactionId: row.transaction_id,
-            amount: row.amount,
-            ...(row.userid !== null ? { userid: row.userid } : {}),
-            sequence: row.sequence,
-          }],
-    );
+    const deposits = rows.flatMap((row) => (row.sequence === null ? [] : [depositOf(row)]));
     const answered = deposits.length > 0 || d.answerEmpty;
     if (answered && d.fee > 0n && !written) throw new Error(`no account ${holder} to charge`);
     return deposits;

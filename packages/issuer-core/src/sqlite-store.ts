@@ -3,7 +3,7 @@
 // BEGIN IMMEDIATE ... COMMIT, and every caller resolves only after that COMMIT returned.
 import Database from 'better-sqlite3';
 import type { Deposit, TransferResult } from '@lcp/protocol';
-import { accountState, type AccountRow } from './account-row.js';
+import { accountState, depositOf, type AccountRow, type DepositRow } from './store-rows.js';
 import { entriesOf, JOURNAL_COLUMNS, type JournalRow } from './journal.js';
 import { migrate } from './migrations.js';
 import {
@@ -59,7 +59,6 @@ interface Job {
 
 type Int = bigint;
 interface RequestRow { body_hash: string; result: TransferResult; fee: Int }
-interface DepositRow { sequence: Int; transaction_id: string; amount: Int; userid: string | null }
 function prepareWrites(db: Database.Database) {
   return {
     begin: db.prepare('BEGIN IMMEDIATE'),
@@ -140,7 +139,6 @@ function prepareReads(db: Database.Database) {
        FROM accounts`,
     ),
     transfers: db.prepare<[], { n: Int }>(`SELECT count(*) AS n FROM transfers WHERE recipient <> '${FEE_ACCOUNT}'`),
-    balance: db.prepare<[string], { balance: Int }>('SELECT balance FROM accounts WHERE id = ?'),
     account: db.prepare<[string], AccountRow>(
       'SELECT balance, last_counter, deposit_sequence, acknowledged FROM accounts WHERE id = ?',
     ),
@@ -214,12 +212,7 @@ class SqliteTx implements LedgerTx {
 
   async deliverDeposits(holder: string, d: Delivery): Promise<Array<Deposit & { sequence: bigint }>> {
     const s = this.#use();
-    const deposits = s.depositsAfter.all(holder, d.after, d.limit).map((row) => ({
-      transactionId: row.transaction_id,
-      amount: row.amount,
-      ...(row.userid !== null ? { userid: row.userid } : {}),
-      sequence: row.sequence,
-    }));
+    const deposits = s.depositsAfter.all(holder, d.after, d.limit).map(depositOf);
     if (deposits.length === 0 && !d.answerEmpty) return deposits;
     const last = deposits.at(-1);
     const upTo = d.acknowledgeDelivered && last ? last.sequence : d.after; // every deposit found is above `after`
@@ -440,8 +433,8 @@ export function openSqliteStore(path: string | ':memory:', options: SqliteStoreO
           sum: (sums?.credit ?? 0n) + (sums?.debit ?? 0n),
           accounts: Number(sums?.accounts ?? 0n),
           transfers: Number(reads.transfers.get()?.n ?? 0n),
-          treasuryBalance: reads.balance.get(treasury)?.balance ?? 0n,
-          feeBalance: reads.balance.get(FEE_ACCOUNT)?.balance ?? 0n,
+          treasuryBalance: reads.account.get(treasury)?.balance ?? 0n,
+          feeBalance: reads.account.get(FEE_ACCOUNT)?.balance ?? 0n,
           negativeAccounts: reads.negative.all(treasury).map((row) => row.id),
         };
       });

@@ -1,5 +1,6 @@
-// An accounts row as both stores read it (same columns on SQLite and PostgreSQL), and the
-// port's view of it.
+// Rows as both stores read them (the same columns on SQLite and PostgreSQL), and the port's
+// view of them.
+import type { Deposit } from '@lcp/protocol';
 import type { AccountState } from './types.js';
 
 export interface AccountRow {
@@ -17,5 +18,21 @@ export function accountState(row: AccountRow | undefined): AccountState | undefi
     lastCounter: row.last_counter,
     depositSequence: row.deposit_sequence,
     acknowledged: row.acknowledged,
+  };
+}
+
+export interface DepositRow {
+  sequence: bigint;
+  transaction_id: string;
+  amount: bigint;
+  userid: string | null;
+}
+
+export function depositOf(row: DepositRow): Deposit & { sequence: bigint } {
+  return {
+    transactionId: row.transaction_id,
+    amount: row.amount,
+    ...(row.userid !== null ? { userid: row.userid } : {}),
+    sequence: row.sequence,
   };
 }
