@@ -19,8 +19,7 @@ export { connectHolder, demoCa, newHolder, type TestHolder, type TestIssuer };
 import { startStorageNode, type RunningStorageNode, type StorageNodeOptions } from './app.js';
 import { parseConfig } from './config.js';
 import { StorageNodeClient, StorageNodeProblemError } from './storage-node-client.js';
-import type { Contract } from './wire.js';
-import type { RetrievalInstruction } from './wire.js';
+import type { Contract, RetrievalInstruction } from './wire.js';
 
 export const silent = pino({ level: 'silent' });
 

@@ -1,8 +1,9 @@
-// The issuer's benchmark (`pnpm bench`): durable transfers/s over SOAP/TLS against the same
-// stack's bare HTTPS echo rate (also in alternating short windows) and the raw SQLite ledger rate, server CPU per TLS handshake, and
-// how the issuer behaves beyond the happy path: 1, 32 and 256 holders; latency at half the target
-// rate; 10 thousand vs 1 million existing accounts; deposit notification latency; memory of 10,000
-// idle long-polls; TLS resumption of returning holders; honest holders during a hostile flood.
+// The issuer's benchmark (`pnpm bench`): durable transfers/s over SOAP/TLS against the same stack's
+// bare HTTPS echo rate (also in alternating short windows) and the raw SQLite ledger rate, server
+// CPU per TLS handshake, and how the issuer behaves beyond the happy path: 1, 32 and 256 holders;
+// latency at half the target rate; 10 thousand vs 1 million existing accounts; deposit notification
+// latency; memory of 10,000 idle long-polls; TLS resumption of returning holders; honest holders
+// during a hostile flood.
 // The servers run in forked processes (issuer-child.ts); this process is the load generator.
 // Prints a report and writes bench-results/issuer.json under the current directory. A missed
 // target never fails the process; a failed check (a wrong answer, a broken ledger) does.
