@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createIssuerLedger } from './issuer.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { IssuerLedger } from './types.js';
-import type { WorkerReply, WorkerRequest, WorkerStart } from './worker-messages.js';
+import type { WorkerReplies, WorkerReply, WorkerRequest, WorkerStart } from './worker-messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('ledger-worker.js runs as a worker thread');
@@ -38,10 +38,23 @@ function call(request: WorkerRequest): Promise<unknown> {
   }
 }
 
+// A group commit settles all its works at once. Their replies leave together, as one message,
+// once this turn of the event loop is over: one structured clone and one wake-up of the main
+// thread per commit, not per work. (Batching the requests the other way was measured too: it
+// made the worker wait for the main thread's whole turn and cost ~10 % of throughput.)
+let replies: WorkerReplies = [];
+const flushReplies = (): void => {
+  const sending = replies;
+  replies = [];
+  port.postMessage(sending);
+};
+const reply = (message: WorkerReply): void => {
+  if (replies.push(message) === 1) setImmediate(flushReplies);
+};
+
 port.on('message', (request: WorkerRequest) => {
   call(request).then(
-    (value) => port.postMessage({ id: request.id, ok: true, value } satisfies WorkerReply),
-    (error: unknown) =>
-      port.postMessage({ id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) } satisfies WorkerReply),
+    (value) => reply({ id: request.id, ok: true, value }),
+    (error: unknown) => reply({ id: request.id, ok: false, error: error instanceof Error ? error.message : String(error) }),
   );
 });

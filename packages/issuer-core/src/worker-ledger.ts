@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import type { EntityId, GetDepositsRequest } from '@lcp/protocol';
 import type { IssuerLedger, IssuerSettings } from './types.js';
-import type { WorkerReply, WorkerRequest, WorkerStart } from './worker-messages.js';
+import type { WorkerReplies, WorkerRequest, WorkerStart } from './worker-messages.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 type Op = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
@@ -30,12 +30,14 @@ export function startLedgerWorker(start: WorkerStart): Promise<IssuerLedger> {
   let nextId = 1;
   let failure: Error | undefined;
 
-  worker.on('message', (reply: WorkerReply) => {
-    const waiting = pending.get(reply.id);
-    if (!waiting) return;
-    pending.delete(reply.id);
-    if (reply.ok) waiting.resolve(reply.value);
-    else waiting.reject(new LedgerWorkerError(reply.error));
+  worker.on('message', (replies: WorkerReplies) => {
+    for (const reply of replies) {
+      const waiting = pending.get(reply.id);
+      if (!waiting) continue;
+      pending.delete(reply.id);
+      if (reply.ok) waiting.resolve(reply.value);
+      else waiting.reject(new LedgerWorkerError(reply.error));
+    }
   });
   const fail = (error: Error): void => {
     failure = error;

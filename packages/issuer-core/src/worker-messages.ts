@@ -22,3 +22,6 @@ export type WorkerRequest = { id: number } & (
 );
 
 export type WorkerReply = { id: number } & ({ ok: true; value: unknown } | { ok: false; error: string });
+
+/** The worker answers in batches (see ledger-worker.ts): each message is an array of replies. */
+export type WorkerReplies = WorkerReply[];
