@@ -151,9 +151,9 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
   // without a hook (a real deployment), traced requests go to the log: the e2e suite reads them there
   const trace = { party: config.domain, sink: options.onTrace ?? ((event: TraceEvent) => log.info({ trace: event }, 'traced')) };
   const operations = lcpOperations(ledger, connections, log, trace);
-  soapApp.post(SOAP_PATH, requestGuard);
-  if (config.soapPath === 'fast') soapApp.post(SOAP_PATH, fastPath(operations));
-  soapApp.post(SOAP_PATH, referenceGuard);
+  // one route, so express matches the path once (three routes cost ~3 % of transfers/s)
+  const fast = config.soapPath === 'fast' ? [fastPath(operations)] : [];
+  soapApp.post(SOAP_PATH, requestGuard, ...fast, referenceGuard);
 
   const tlsServer = https.createServer(
     {

@@ -9,7 +9,7 @@ import type { LcpOperations } from './soap-service.js';
 
 export function fastPath(operations: LcpOperations) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const read = readRequestEnvelope((req.body as Buffer).toString('utf8'));
+    const read = readRequestEnvelope(req.body as string);
     // anything else, including a SOAPAction naming another operation, is the reference path's to refuse
     if (read.kind === 'other' || !soapActionFits(req, read.operation)) {
       next();

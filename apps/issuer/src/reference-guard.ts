@@ -44,7 +44,7 @@ export function soapActionFits(req: Request, operation: string): boolean {
 }
 
 export function referenceGuard(req: Request, res: Response, next: NextFunction): void {
-  const read = bodyOperation((req.body as Buffer).toString('utf8'));
+  const read = bodyOperation(req.body as string);
   if ('problem' in read) {
     sendFault(res, 'malformedRequest', read.problem);
     return;

@@ -114,13 +114,13 @@ export function requestGuard(req: Request, res: Response, next: NextFunction): v
       else sendFault(res, 'malformedRequest', 'the request body could not be read');
       return;
     }
-    req.body = body;
     const xml = body.toString('utf8');
     const problem = xml.length === 0 ? 'malformedRequest' : screenXml(xml);
     if (problem) {
       sendFault(res, problem, '');
       return;
     }
+    req.body = xml; // decoded once: the fast path, the reference guard and node-soap all read this string
     next();
   });
 }
