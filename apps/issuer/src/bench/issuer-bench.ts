@@ -14,17 +14,16 @@ import { loadavg, tmpdir } from 'node:os';
 import { relative, resolve } from 'node:path';
 import { SOAP_PATH } from '@lcp/protocol';
 import { benchAccounts, type AccountsResult } from './accounts-bench.js';
-import type { Operation } from './closed-loop.js';
 import { benchFlood, hostileCost, HOSTILE_KINDS, type HostileCost } from './flood-bench.js';
 import { benchHandshakes } from './handshake-bench.js';
 import { newHolders, type BenchHolder } from './holders.js';
-import { httpLoad, measureContention, problemOf, type HttpLoadResult } from './http-load.js';
+import { httpLoad, measureContention, type HttpLoadResult } from './http-load.js';
 import { benchIdlePolls } from './idle-polls.js';
 import { benchLedger } from './ledger-bench.js';
+import { echoRequests, median, ringTransfers } from './loads.js';
 import { benchNotifications } from './notify-bench.js';
 import { runPaced, type PacedResult } from './paced.js';
 import { fixed, int, machine, percent, table } from './report.js';
-import { transferRequests } from './requests.js';
 import { benchReturning } from './returning.js';
 import { forkServerProcess, type ServerProcess } from './server-process.js';
 import { TlsHttpConnection } from './tls-http.js';
@@ -71,29 +70,6 @@ const WATCHDOG_MS = 420_000;
 const RESULTS_FILE = 'bench-results/issuer.json';
 const CPU_PROFILE_DIR = process.env.BENCH_CPU_PROF;
 const KNOBS = ['BENCH_SECONDS', 'BENCH_CPU_PROF'] as const;
-
-function median(sorted: number[]): number {
-  const middle = sorted.length / 2;
-  if (sorted.length === 0) return Number.NaN;
-  return Number.isInteger(middle) ? ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2 : (sorted[Math.floor(middle)] as number);
-}
-
-/** Holder i pays recipients[i+1] (by default the next holder) one minor unit, with its next counter. */
-function ringTransfers(server: ServerProcess, port: number, holders: BenchHolder[], prefix: string, recipients = holders) {
-  const { domain } = server.ready;
-  return (connection: TlsHttpConnection, i: number): Operation => {
-    const holder = holders[i] as BenchHolder;
-    const request = transferRequests({
-      domain,
-      port,
-      path: SOAP_PATH,
-      recipient: (recipients[(i + 1) % recipients.length] as BenchHolder).id,
-      amount: '0.01',
-      transactionPrefix: `${prefix}-${i}-`,
-    });
-    return async () => problemOf(await connection.request(request(++holder.counter)), (b) => b.includes('<result>success</result>'));
-  };
-}
 
 async function pacedTransfers(
   server: ServerProcess,
@@ -152,7 +128,7 @@ async function main(): Promise<void> {
   const say = (what: string) => console.log(`[${++step}/${steps}] ${what} (${elapsed()})`);
 
   server = await forkServerProcess(CPU_PROFILE_DIR ? { cpuProfileDir: resolve(CPU_PROFILE_DIR) } : {});
-  const { domain, issuerPort, echoPort, echoPath, echoBody } = server.ready;
+  const { domain, issuerPort, echoPort } = server.ready;
   const target = { domain, port: issuerPort, path: SOAP_PATH };
   const holders = await funded(server, HOLDERS);
   const checks: Array<{ check: string; ok: boolean }> = [];
@@ -177,17 +153,7 @@ async function main(): Promise<void> {
 
   // 2. the same TLS options and express, no SOAP and no ledger: the transport's ceiling
   say('HTTPS echo, same TLS and express');
-  const echoOperation = (connection: TlsHttpConnection, i: number): Operation => {
-    const request = transferRequests({
-      domain,
-      port: echoPort,
-      path: echoPath,
-      recipient: (holders[(i + 1) % HOLDERS] as BenchHolder).id,
-      amount: '0.01',
-      transactionPrefix: `echo-${i}-`,
-    })(1);
-    return async () => problemOf(await connection.request(request), (b) => b === echoBody);
-  };
+  const echoOperation = echoRequests(server, holders);
   const echo = await httpLoad(server, echoPort, holders, echoOperation, timing);
   checks.push({ check: `every echo answered its body (${int(echo.total)} sent)`, ok: echo.failures === 0 });
 
