@@ -8,11 +8,10 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { SOAP_PATH } from '@lcp/protocol';
-import { newHolders, type BenchHolder } from './holders.js';
-import { httpLoad, problemOf } from './http-load.js';
+import { newHolders } from './holders.js';
+import { httpLoad } from './http-load.js';
+import { ringTransfers } from './loads.js';
 import { fixed, int, percent, table } from './report.js';
-import { transferRequests } from './requests.js';
 import { forkServerProcess } from './server-process.js';
 
 interface ProfileNode {
@@ -95,25 +94,14 @@ async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 8);
   const dir = await mkdtemp(join(tmpdir(), 'lcp-profile-'));
   const server = await forkServerProcess({ cpuProfileDir: dir });
-  const { domain, issuerPort, caPem } = server.ready;
+  const { issuerPort, caPem } = server.ready;
   const holders = await newHolders(caPem, 32);
   await server.call('mint', { accounts: holders.map((h) => h.id), amount: 100_000_00n });
   const load = await httpLoad(
     server,
     issuerPort,
     holders,
-    (connection, i) => {
-      const holder = holders[i] as BenchHolder;
-      const request = transferRequests({
-        domain,
-        port: issuerPort,
-        path: SOAP_PATH,
-        recipient: (holders[(i + 1) % holders.length] as BenchHolder).id,
-        amount: '0.01',
-        transactionPrefix: `prof-${i}-`,
-      });
-      return async () => problemOf(await connection.request(request(++holder.counter)), (b) => b.includes('<result>success</result>'));
-    },
+    ringTransfers(server, issuerPort, holders, 'prof'),
     { warmupMs: 1_000, durationMs: seconds * 1000 },
   );
   // the measured window, on the clock the profiles use (the connections closed just after it)
