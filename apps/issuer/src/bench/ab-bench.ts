@@ -12,7 +12,7 @@
 //   AB_ROUNDS              rounds of four windows (default 8)
 import { readdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { newHolders, type BenchHolder } from './holders.js';
 import { httpLoad, type HttpLoadResult } from './http-load.js';
 import { echoRequests, median, ringTransfers } from './loads.js';
@@ -69,7 +69,8 @@ async function startSide(name: 'A' | 'B', dist: string, nodeOptions: string | un
     if (result.failures > 0) throw new Error(`${name}: ${result.failures} requests failed`);
     return result;
   };
-  const transfers = async (timing = WINDOW): Promise<HttpLoadResult> => {
+  /** `counted`: add the window's CPU to `cpu` (the measured windows, not the warm-up) */
+  const transfers = async (timing: typeof WINDOW, counted: boolean): Promise<HttpLoadResult> => {
     const before = await threadTicks(server.pid);
     const result = checked(await httpLoad(server, server.ready.issuerPort, holders, ringTransfers(server, server.ready.issuerPort, holders, `ab${round++}`), timing));
     const after = await threadTicks(server.pid);
@@ -78,7 +79,7 @@ async function startSide(name: 'A' | 'B', dist: string, nodeOptions: string | un
     // the ledger worker is the busiest thread after the main one; the rest are GC and libuv helpers
     const worker = Math.max(0, ...used.filter(([tid]) => tid !== String(server.pid)).map(([, t]) => t));
     const all = used.reduce((sum, [, t]) => sum + t, 0);
-    if (timing === WINDOW) {
+    if (counted) {
       cpu.main += main * 10;
       cpu.worker += worker * 10;
       cpu.other += (all - main - worker) * 10;
@@ -86,15 +87,15 @@ async function startSide(name: 'A' | 'B', dist: string, nodeOptions: string | un
     }
     return result;
   };
-  const echo = async (timing = WINDOW): Promise<HttpLoadResult> =>
+  const echo = async (timing: typeof WINDOW): Promise<HttpLoadResult> =>
     checked(await httpLoad(server, server.ready.echoPort, holders, echoRequests(server, holders), timing));
-  await transfers(WARMUP);
+  await transfers(WARMUP, false);
   await echo({ warmupMs: 2_000, durationMs: 500 });
-  return { name, server, transfers: () => transfers(), echo: () => echo(), cpu };
+  return { name, server, transfers: () => transfers(WINDOW, true), echo: () => echo(WINDOW), cpu };
 }
 
 async function main(): Promise<void> {
-  const here = resolve(new URL('..', import.meta.url).pathname);
+  const here = fileURLToPath(new URL('..', import.meta.url));
   const dists = { A: resolve(process.env.AB_A_DIST ?? here), B: resolve(process.env.AB_B_DIST ?? here) };
   const options = { A: process.env.AB_A_NODE_OPTIONS, B: process.env.AB_B_NODE_OPTIONS };
   for (const side of ['A', 'B'] as const) console.log(`${side}: ${dists[side]}${options[side] ? `, NODE_OPTIONS=${options[side]}` : ''}`);
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
         }
       }
       const rows = rates.At.map((_, i) => {
-        const [at, bt, ae, be] = [rates.At[i], rates.Bt[i], rates.Ae[i], rates.Be[i]] as number[] as [number, number, number, number];
+        const [at, bt, ae, be] = [rates.At, rates.Bt, rates.Ae, rates.Be].map((r) => r[i] as number) as [number, number, number, number];
         return [String(i + 1), int(at), int(bt), percent(bt / at, 1), int(ae), int(be), percent(be / ae, 1), percent(at / ae, 1), percent(bt / be, 1)];
       });
       console.log(table(['round', 'A transfers/s', 'B transfers/s', 'B/A', 'A echo/s', 'B echo/s', 'B/A', 'A share', 'B share'], rows));
