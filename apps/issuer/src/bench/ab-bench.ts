@@ -1,9 +1,11 @@
 // Is a change faster? `node dist/bench/ab-bench.js` runs two issuer server processes side by side,
 // A and B, and measures transfers and the echo on both in alternating 2 s windows, the order turned
 // every round. On this shared machine the same load moves by up to 30 % between windows a minute
-// apart, so two benchmark runs one after the other cannot show a 5 % change; windows side by side
-// can: a slow minute falls on A and B alike. Prints each round, the medians of B/A, and the CPU
-// per transfer of each server's main thread, ledger worker and other threads (from /proc: Linux).
+// apart, so two benchmark runs one after the other cannot compare two builds; windows side by side
+// come closer, as a slow minute falls on A and B alike. Still, two null runs (the same build on
+// both sides) gave B/A of 109 % and 100 %: run a change with the sides swapped too, and trust only
+// what points the same way. Prints each round, the medians of B/A, and the CPU per transfer of
+// each server's main thread, ledger worker and other threads (from /proc: Linux).
 // Knobs:
 //   AB_A_DIST, AB_B_DIST   a built dist folder of this app for each side (default: this one). A copy
 //                          of dist inside apps/issuer resolves the same packages; to compare a change
