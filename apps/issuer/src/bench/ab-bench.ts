@@ -34,14 +34,14 @@ const ORDERS = [
   ['Bt', 'At', 'Be', 'Ae'],
 ] as const;
 
-/** CPU ticks (user + system, 1/100 s) of each thread of a process. */
-async function threadTicks(pid: number): Promise<Map<string, number>> {
-  const ticks = new Map<string, number>();
+/** CPU ms (user + system) of each thread of a process, from /proc's ticks of 1/100 s. */
+async function threadCpuMs(pid: number): Promise<Map<string, number>> {
+  const ms = new Map<string, number>();
   for (const tid of await readdir(`/proc/${pid}/task`)) {
     const fields = (await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-    ticks.set(tid, Number(fields[11]) + Number(fields[12]));
+    ms.set(tid, (Number(fields[11]) + Number(fields[12])) * 10);
   }
-  return ticks;
+  return ms;
 }
 
 interface Side {
@@ -73,24 +73,25 @@ async function startSide(name: 'A' | 'B', dist: string, nodeOptions: string | un
   };
   /** `counted`: add the window's CPU to `cpu` (the measured windows, not the warm-up) */
   const transfers = async (timing: typeof WINDOW, counted: boolean): Promise<HttpLoadResult> => {
-    const before = await threadTicks(server.pid);
+    const before = await threadCpuMs(server.pid);
     const result = checked(await httpLoad(server, server.ready.issuerPort, holders, ringTransfers(server, server.ready.issuerPort, holders, `ab${round++}`), timing));
-    const after = await threadTicks(server.pid);
+    const after = await threadCpuMs(server.pid);
     const used = [...after].map(([tid, t]) => [tid, t - (before.get(tid) ?? 0)] as const);
     const main = used.find(([tid]) => tid === String(server.pid))?.[1] ?? 0;
     // the ledger worker is the busiest thread after the main one; the rest are GC and libuv helpers
     const worker = Math.max(0, ...used.filter(([tid]) => tid !== String(server.pid)).map(([, t]) => t));
     const all = used.reduce((sum, [, t]) => sum + t, 0);
     if (counted) {
-      cpu.main += main * 10;
-      cpu.worker += worker * 10;
-      cpu.other += (all - main - worker) * 10;
+      cpu.main += main;
+      cpu.worker += worker;
+      cpu.other += all - main - worker;
       cpu.transfers += result.completed;
     }
     return result;
   };
+  const echoOperation = echoRequests(server, holders);
   const echo = async (timing: typeof WINDOW): Promise<HttpLoadResult> =>
-    checked(await httpLoad(server, server.ready.echoPort, holders, echoRequests(server, holders), timing));
+    checked(await httpLoad(server, server.ready.echoPort, holders, echoOperation, timing));
   await transfers(WARMUP, false);
   await echo({ warmupMs: 2_000, durationMs: 500 });
   return { name, server, transfers: () => transfers(WINDOW, true), echo: () => echo(WINDOW), cpu };
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
         return [String(i + 1), int(at), int(bt), percent(bt / at, 1), int(ae), int(be), percent(be / ae, 1), percent(at / ae, 1), percent(bt / be, 1)];
       });
       console.log(table(['round', 'A transfers/s', 'B transfers/s', 'B/A', 'A echo/s', 'B echo/s', 'B/A', 'A share', 'B share'], rows));
-      const ratio = (x: number[], y: number[]) => median(x.map((v, i) => v / (y[i] as number)).sort((p, q) => p - q));
+      const ratio = (x: number[], y: number[]) => median(x.map((v, i) => v / (y[i] as number)));
       console.log(`\nB/A, median of ${ROUNDS} rounds: transfers ${percent(ratio(rates.Bt, rates.At), 1)}, echo ${percent(ratio(rates.Be, rates.Ae), 1)}`);
       console.log(`echo share, median: A ${percent(ratio(rates.At, rates.Ae), 1)}, B ${percent(ratio(rates.Bt, rates.Be), 1)}`);
       for (const side of [a, b]) {

@@ -41,8 +41,9 @@ export function echoRequests(server: ServerProcess, holders: BenchHolder[]) {
   };
 }
 
-/** The median of numbers sorted in ascending order (the mean of the middle two for an even count). */
-export function median(sorted: number[]): number {
+/** The median (the mean of the middle two for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
   const middle = sorted.length / 2;
   if (sorted.length === 0) return Number.NaN;
   return Number.isInteger(middle) ? ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2 : (sorted[Math.floor(middle)] as number);
