@@ -1,7 +1,7 @@
 // The one place that turns a fault code into a SOAP 1.1 fault: the object node-soap and the fast
 // path answer with, and the envelope for faults raised before either sees the request (the same
 // bytes node-soap writes). None carries a stack trace or a path.
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { FAULTS, soapFaultCode, writeFaultEnvelope, type FaultCode } from '@lcp/protocol';
 
 /** The specific reason when there is one, else the code's general meaning. */
@@ -26,6 +26,8 @@ export function soapFault(code: FaultCode, detail: string): SoapFault {
   };
 }
 
-export function sendFault(res: Response, code: FaultCode, detail: string): void {
-  res.status(FAULTS[code].http).type('text/xml; charset=utf-8').send(writeFaultEnvelope(soapFaultCode(code), faultText(code, detail)));
+export function sendFault(res: ServerResponse, code: FaultCode, detail: string): void {
+  res.statusCode = FAULTS[code].http;
+  res.setHeader('Content-Type', 'text/xml; charset=utf-8');
+  res.end(writeFaultEnvelope(soapFaultCode(code), faultText(code, detail)));
 }

@@ -1,10 +1,11 @@
 // What node-soap does not check before it dispatches: that the body is well-formed XML, that
 // it names one of LCP's operations in LCP's namespace, and that a SOAPAction header, when
 // sent, names the same operation (node-soap would follow the header, not the body).
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import sax from 'sax';
 import { LCP_NAMESPACE, LCP_OPERATIONS, SOAP_ENVELOPE_NAMESPACE } from '@lcp/protocol';
 import { sendFault } from './faults.js';
+import type { GuardedRequest, Next } from './request-guard.js';
 
 /** The operation the body's first element in soap:Body names, or why there is none. */
 export function bodyOperation(xml: string): { operation: string } | { problem: string } {
@@ -38,13 +39,13 @@ export function bodyOperation(xml: string): { operation: string } | { problem: s
 }
 
 /** An empty SOAPAction, or exactly the WSDL's for the body's operation (node-soap dispatches on it). */
-export function soapActionFits(req: Request, operation: string): boolean {
+export function soapActionFits(req: IncomingMessage, operation: string): boolean {
   const action = String(req.headers.soapaction ?? '').replace(/^"|"$/g, '');
   return action === '' || action === `${LCP_NAMESPACE}#${operation}`;
 }
 
-export function referenceGuard(req: Request, res: Response, next: NextFunction): void {
-  const read = bodyOperation(req.body as string);
+export function referenceGuard(req: GuardedRequest, res: ServerResponse, next: Next): void {
+  const read = bodyOperation(req.body ?? '');
   if ('problem' in read) {
     sendFault(res, 'malformedRequest', read.problem);
     return;

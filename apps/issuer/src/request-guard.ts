@@ -1,8 +1,8 @@
 // Limits in front of node-soap, which has none of its own: body size, no compression, no
 // DTDs/entities/processing instructions, bounded nesting and references, no prototype-polluting names.
 // A request that breaks one is answered with a SOAP fault here and never reaches the parser.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { NextFunction, Request, Response } from 'express';
 import { LIMITS, type FaultCode } from '@lcp/protocol';
 import { sendFault } from './faults.js';
 
@@ -48,7 +48,7 @@ const LINGER_MS = 2_000;
  * until it closes its side, and then the socket is destroyed. Node's HTTP server ends a
  * `Connection: close` exchange with socket.destroySoon(), so that is where this takes over.
  */
-function closeLingering(req: Request, res: Response): void {
+function closeLingering(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('Connection', 'close');
   const socket: Socket = req.socket;
   socket.destroySoon = function lingeringClose(this: Socket): void {
@@ -67,7 +67,7 @@ function closeLingering(req: Request, res: Response): void {
 }
 
 /** Reads the body up to `limit` bytes; past it, stops reading at once (no draining a huge body). */
-function readLimited(req: Request, limit: number): Promise<Buffer | 'tooLarge' | 'unreadable'> {
+function readLimited(req: IncomingMessage, limit: number): Promise<Buffer | 'tooLarge' | 'unreadable'> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -90,7 +90,13 @@ function readLimited(req: Request, limit: number): Promise<Buffer | 'tooLarge' |
   });
 }
 
-export function requestGuard(req: Request, res: Response, next: NextFunction): void {
+/** A request whose body the guard has read and screened: `body` is its text. */
+export type GuardedRequest = IncomingMessage & { body?: string };
+
+/** The next step after a plain handler: the reference path, or with an error, the internal fault. */
+export type Next = (error?: unknown) => void;
+
+export function requestGuard(req: GuardedRequest, res: ServerResponse, next: Next): void {
   if (req.method !== 'POST') {
     next();
     return;
