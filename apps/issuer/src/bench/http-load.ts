@@ -40,6 +40,9 @@ export interface HttpLoadResult extends Omit<ClosedLoopResult<CpuSample>, 'start
    * serverCpu means the loop was blocked without using CPU (e.g. a synchronous fsync).
    */
   serverLoopBusy: number;
+  /** Share of the window the server's main thread was paused for garbage collection, and the longest pause. */
+  serverGcPaused: number;
+  serverGcLongestMs: number;
   /** Share of one core this load generator used in the window. */
   clientCpu: number;
   /**
@@ -87,6 +90,8 @@ export async function httpLoad(
       serverCpu: serverMicros / 1e6 / result.seconds,
       serverCpuMsPerOp: serverMicros / 1000 / result.completed,
       serverLoopBusy: performance.eventLoopUtilization(end.server.elu, start.server.elu).utilization,
+      serverGcPaused: (end.server.gc.pausedMs - start.server.gc.pausedMs) / 1000 / result.seconds,
+      serverGcLongestMs: end.server.gc.longestMs,
       clientCpu: clientMicros / 1e6 / result.seconds,
       otherCpu: host ? Math.max(0, host.busy - (serverMicros + clientMicros) / 1e6) / result.seconds : Number.NaN,
       stealCpu: host ? host.steal / result.seconds : Number.NaN,
@@ -102,11 +107,20 @@ export function problemOf(response: HttpResponse, expected: (body: string) => bo
   return `HTTP ${response.status}${response.close ? ' (Connection: close)' : ''}: ${response.body.slice(0, 300)}`;
 }
 
+export interface WindowFigures {
+  /** Shares of one core that other processes and the hypervisor took: NaN where /proc/stat is not available. */
+  otherCpu: number;
+  stealCpu: number;
+  /** Share of the window the server's main thread was paused for garbage collection, and the longest pause. */
+  gcPaused: number;
+  gcLongestMs: number;
+}
+
 /**
- * Starts measuring what other processes (and the hypervisor) take from the machine; the returned
- * function ends the measurement: shares of one core, NaN where /proc/stat is not available.
+ * Starts measuring what other processes (and the hypervisor) take from the machine, and the
+ * server's GC pauses; the returned function ends the measurement.
  */
-export async function measureContention(server: ServerProcess): Promise<() => Promise<{ otherCpu: number; stealCpu: number }>> {
+export async function measureWindow(server: ServerProcess): Promise<() => Promise<WindowFigures>> {
   const began = performance.now();
   const host = hostCpu();
   const client = process.cpuUsage();
@@ -116,8 +130,9 @@ export async function measureContention(server: ServerProcess): Promise<() => Pr
     const clientEnd = process.cpuUsage();
     const usageEnd = await server.call('usage');
     const seconds = (performance.now() - began) / 1000;
-    if (!host || !hostEnd) return { otherCpu: Number.NaN, stealCpu: Number.NaN };
+    const gc = { gcPaused: (usageEnd.gc.pausedMs - usage.gc.pausedMs) / 1000 / seconds, gcLongestMs: usageEnd.gc.longestMs };
+    if (!host || !hostEnd) return { otherCpu: Number.NaN, stealCpu: Number.NaN, ...gc };
     const ours = (micros(clientEnd) - micros(client) + micros(usageEnd.cpu) - micros(usage.cpu)) / 1e6;
-    return { otherCpu: Math.max(0, hostEnd.busy - host.busy - ours) / seconds, stealCpu: (hostEnd.steal - host.steal) / seconds };
+    return { otherCpu: Math.max(0, hostEnd.busy - host.busy - ours) / seconds, stealCpu: (hostEnd.steal - host.steal) / seconds, ...gc };
   };
 }

@@ -36,6 +36,8 @@ export interface TraceRecord {
 export interface ProcessUsage {
   cpu: NodeJS.CpuUsage;
   elu: EventLoopUtilization;
+  /** The main thread's garbage-collection pauses: their total so far, and the longest since the last call. */
+  gc: { pausedMs: number; longestMs: number };
 }
 
 /** How issuer-bench.ts configures the server process (passed as JSON in BENCH_CHILD_OPTIONS). */

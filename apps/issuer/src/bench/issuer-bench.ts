@@ -17,7 +17,7 @@ import { benchAccounts, type AccountsResult } from './accounts-bench.js';
 import { benchFlood, hostileCost, HOSTILE_KINDS, type HostileCost } from './flood-bench.js';
 import { benchHandshakes } from './handshake-bench.js';
 import { newHolders, type BenchHolder } from './holders.js';
-import { httpLoad, measureContention, type HttpLoadResult } from './http-load.js';
+import { httpLoad, measureWindow, type HttpLoadResult, type WindowFigures } from './http-load.js';
 import { benchIdlePolls } from './idle-polls.js';
 import { benchLedger } from './ledger-bench.js';
 import { echoRequests, median, ringTransfers } from './loads.js';
@@ -75,16 +75,16 @@ async function pacedTransfers(
   server: ServerProcess,
   holders: BenchHolder[],
   ratePerSecond: number,
-): Promise<PacedResult & { otherCpu: number; stealCpu: number }> {
+): Promise<PacedResult & WindowFigures> {
   const { domain, issuerPort } = server.ready;
   const connections = await Promise.all(
     holders.map((h) => TlsHttpConnection.open({ host: '127.0.0.1', port: issuerPort, servername: domain, secureContext: h.context })),
   );
   try {
     const build = ringTransfers(server, issuerPort, holders, 'paced');
-    const contention = await measureContention(server);
+    const window = await measureWindow(server);
     const result = await runPaced(connections.map(build), { ratePerSecond, ...SHORT });
-    return { ...result, ...(await contention()) };
+    return { ...result, ...(await window()) };
   } finally {
     for (const c of connections) c.close();
   }
@@ -151,8 +151,8 @@ async function main(): Promise<void> {
     },
   );
 
-  // 2. the same TLS options and express, no SOAP and no ledger: the transport's ceiling
-  say('HTTPS echo, same TLS and express');
+  // 2. the same TLS options and a plain request listener, no SOAP and no ledger: the transport's ceiling
+  say('HTTPS echo, same TLS, plain request listener');
   const echoOperation = echoRequests(server, holders);
   const echo = await httpLoad(server, echoPort, holders, echoOperation, timing);
   checks.push({ check: `every echo answered its body (${int(echo.total)} sent)`, ok: echo.failures === 0 });
@@ -208,19 +208,25 @@ async function main(): Promise<void> {
     ok: SCALE_HOLDERS.every((n) => (scaling[n] as HttpLoadResult).failures === 0),
   });
 
-  // 6. latency at half the target rate (or half what this machine reaches, if that is less)
-  const pacedRate = Math.min(TARGETS.transfersPerSecond / 2, Math.floor(transfers.perSecond / 2));
-  say(`transferFunds paced at ${int(pacedRate)}/s, ${HOLDERS} holders`);
-  const paced = await pacedTransfers(server, holders, pacedRate);
-  successes += paced.total - paced.failures;
-  checks.push({ check: `every paced transferFunds answered success (${int(paced.total)} sent)`, ok: paced.failures === 0 });
+  // 6. latency at half of what this machine reaches, and at half the target rate if it reaches that
+  const halfTarget = TARGETS.transfersPerSecond / 2;
+  const pacedRates = [...new Set([Math.min(halfTarget, Math.floor(transfers.perSecond / 2)), ...(transfers.perSecond >= halfTarget ? [halfTarget] : [])])];
+  say(`transferFunds paced at ${pacedRates.map((rate) => `${int(rate)}/s`).join(' and ')}, ${HOLDERS} holders`);
+  const pacedRuns: Array<PacedResult & WindowFigures> = [];
+  for (const rate of pacedRates) pacedRuns.push(await pacedTransfers(server, holders, rate));
+  const paced = pacedRuns.at(-1) as PacedResult & WindowFigures; // the target's figure: the highest rate
+  for (const run of pacedRuns) successes += run.total - run.failures;
+  checks.push({
+    check: `every paced transferFunds answered success (${int(pacedRuns.reduce((n, run) => n + run.total, 0))} sent)`,
+    ok: pacedRuns.every((run) => run.failures === 0),
+  });
 
   // 7. deposit notification latency
   say(`deposit notifications, ${NOTIFY_PAIRS} payer/payee pairs`);
   const payers = await funded(server, NOTIFY_PAIRS);
   mints += NOTIFY_PAIRS;
   const payees = await newHolders(server.ready.caPem, NOTIFY_PAIRS);
-  const notifyContention = await measureContention(server);
+  const notifyContention = await measureWindow(server);
   const notifications = {
     ...(await benchNotifications(server, payers.map((payer, i) => ({ payer, payee: payees[i] as BenchHolder })), { ...target, ...SHORT })),
     ...(await notifyContention()),
@@ -309,7 +315,7 @@ async function main(): Promise<void> {
     fixed(r.serverCpuMsPerOp, 3),
     percent(r.clientCpu),
     `${percent(r.otherCpu)} + ${percent(r.stealCpu)}`,
-    '',
+    `GC paused ${percent(r.serverGcPaused, 1)}, longest ${fixed(r.serverGcLongestMs)} ms`,
   ];
   const ledgerRow = (name: string, r: typeof sequential): string[] => [
     name,
@@ -327,7 +333,7 @@ async function main(): Promise<void> {
   console.log(
     table(HTTP_HEADER, [
       httpRow(`transferFunds, SOAP/TLS, durable (${HOLDERS} holders)`, transfers),
-      httpRow(`HTTPS echo, same TLS + express (${HOLDERS} holders)`, echo),
+      httpRow(`HTTPS echo, same TLS, no express (${HOLDERS} holders)`, echo),
       ledgerRow('SQLite ledger.transfer, 1 caller', sequential),
       ledgerRow(`SQLite ledger.transfer, ${HOLDERS} callers`, concurrent),
     ]),
@@ -356,19 +362,18 @@ async function main(): Promise<void> {
 
   console.log(
     table(
-      ['paced (open loop)', 'offered/s', 'done/s', 'p50 ms', 'p99 ms', 'max ms', 'backlogged', 'others + steal'],
-      [
-        [
-          `transferFunds, ${HOLDERS} holders`,
-          int(paced.offeredPerSecond),
-          int(paced.perSecond),
-          fixed(paced.p50Ms),
-          fixed(paced.p99Ms),
-          fixed(paced.maxMs),
-          percent(paced.backlogged, 1),
-          `${percent(paced.otherCpu)} + ${percent(paced.stealCpu)}`,
-        ],
-      ],
+      ['paced (open loop)', 'offered/s', 'done/s', 'p50 ms', 'p99 ms', 'max ms', 'backlogged', 'others + steal', 'GC paused, longest'],
+      pacedRuns.map((run) => [
+        `transferFunds, ${HOLDERS} holders`,
+        int(run.offeredPerSecond),
+        int(run.perSecond),
+        fixed(run.p50Ms),
+        fixed(run.p99Ms),
+        fixed(run.maxMs),
+        percent(run.backlogged, 1),
+        `${percent(run.otherCpu)} + ${percent(run.stealCpu)}`,
+        `${percent(run.gcPaused, 1)}, ${fixed(run.gcLongestMs)} ms`,
+      ]),
     ),
   );
   console.log('(latency from the scheduled start when the holder was still busy, so a backlog is counted, not hidden)\n');
@@ -486,7 +491,7 @@ async function main(): Promise<void> {
   console.log(`honest transfers/s, flood vs quiet:       ${fixed(ratios.floodVsQuiet, 2)}x (p99 ${fixed(ratios.p99FloodVsQuiet, 2)}x)`);
   for (const { check, ok } of checks) console.log(`check: ${check}: ${ok ? 'OK' : 'FAILED'}`);
 
-  const pacedAtTarget = paced.offeredPerSecond >= TARGETS.transfersPerSecond / 2;
+  const pacedAtTarget = paced.offeredPerSecond >= halfTarget;
   const targets = [
     {
       target: `>= ${int(TARGETS.transfersPerSecond)} durable transfers/s at ${HOLDERS} holders`,
@@ -564,7 +569,7 @@ async function main(): Promise<void> {
     handshakes,
     ledgerTotals: { ...totals, sum: totals.sum.toString(), treasuryBalance: totals.treasuryBalance.toString(), feeBalance: totals.feeBalance.toString() },
     holdersScaling: Object.fromEntries(SCALE_HOLDERS.map((n) => [n, scaling[n]])),
-    paced,
+    paced: pacedRuns,
     accounts,
     notifications,
     idlePolls: idle,

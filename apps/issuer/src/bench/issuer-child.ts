@@ -5,11 +5,12 @@
 // The ledger object the SOAP operations call is wrapped, so that this process can count the
 // long-polls in flight and, while tracing, time commits and long-poll answers per transactionId.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import express from 'express';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { createCertificateAuthority, loadIdentity, serverTlsOptions } from '@lcp/crypto';
 import { isRefusal, type IssuerLedger } from '@lcp/issuer-core';
 import type { EntityId } from '@lcp/protocol';
@@ -27,19 +28,26 @@ const ECHO_BODY =
   'xmlns:tns="urn:lcp:v1"><soap:Body><tns:transferFundsResponse><result>success</result><fee>0.01</fee>' +
   '</tns:transferFundsResponse></soap:Body></soap:Envelope>';
 
-/** TLS (same options and timeouts as app.ts) + express, answering POST /echo with a fixed body. */
+/**
+ * TLS (same options and timeouts as app.ts) and a plain request listener, as the issuer's SOAP
+ * POSTs have (express only behind them, for the reference path), answering POST /echo with a
+ * fixed body.
+ */
 async function startEchoServer(config: IssuerConfig): Promise<{ port: number; close(): Promise<void> }> {
   const [certPem, keyPem] = await Promise.all([readFile(config.tlsCertPath, 'utf8'), readFile(config.tlsKeyPath, 'utf8')]);
-  const app = express();
-  app.disable('x-powered-by');
-  app.post(ECHO_PATH, (req, res) => {
+  const echo = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'POST' || req.url !== ECHO_PATH) {
+      res.statusCode = 404;
+      res.end();
+      return;
+    }
     req.resume();
     req.once('end', () => {
       res.setHeader('Content-Type', 'text/xml; charset=utf-8');
       res.end(ECHO_BODY);
     });
-  });
-  const server = https.createServer({ ...serverTlsOptions({ certPem, keyPem }), handshakeTimeout: 10_000 }, app);
+  };
+  const server = https.createServer({ ...serverTlsOptions({ certPem, keyPem }), handshakeTimeout: 10_000 }, echo);
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 75_000;
@@ -87,6 +95,13 @@ async function main(): Promise<void> {
   const issuer = await startIssuer(config);
   const echo = await startEchoServer(config);
   const probe = instrument(issuer.ledger);
+  const gc = { pausedMs: 0, longestMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.pausedMs += entry.duration;
+      gc.longestMs = Math.max(gc.longestMs, entry.duration);
+    }
+  }).observe({ entryTypes: ['gc'] });
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -102,7 +117,11 @@ async function main(): Promise<void> {
       );
       return outcomes.filter((o) => !isRefusal(o) && o.response.result === 'success').length;
     },
-    usage: async () => ({ cpu: process.cpuUsage(), elu: performance.eventLoopUtilization() }),
+    async usage() {
+      const usage = { cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), gc: { ...gc } };
+      gc.longestMs = 0;
+      return usage;
+    },
     totals: () => issuer.ledger.totals(),
     handshakes: async () => issuer.handshakes(),
     clock: async () => performance.now(),
