@@ -56,6 +56,10 @@ export interface HttpLoadResult extends Omit<ClosedLoopResult<CpuSample>, 'start
 
 const micros = (usage: NodeJS.CpuUsage): number => usage.user + usage.system;
 
+/** Share of the window the server's main thread was paused for GC: NaN from a build that does not count. */
+const gcPaused = (start: ProcessUsage, end: ProcessUsage, seconds: number): number =>
+  start.gc && end.gc ? (end.gc.pausedMs - start.gc.pausedMs) / 1000 / seconds : Number.NaN;
+
 /** Every holder opens its own kept-alive connection; `operation` builds each holder's worker. */
 export async function httpLoad(
   server: ServerProcess,
@@ -90,8 +94,8 @@ export async function httpLoad(
       serverCpu: serverMicros / 1e6 / result.seconds,
       serverCpuMsPerOp: serverMicros / 1000 / result.completed,
       serverLoopBusy: performance.eventLoopUtilization(end.server.elu, start.server.elu).utilization,
-      serverGcPaused: (end.server.gc.pausedMs - start.server.gc.pausedMs) / 1000 / result.seconds,
-      serverGcLongestMs: end.server.gc.longestMs,
+      serverGcPaused: gcPaused(start.server, end.server, result.seconds),
+      serverGcLongestMs: end.server.gc?.longestMs ?? Number.NaN,
       clientCpu: clientMicros / 1e6 / result.seconds,
       otherCpu: host ? Math.max(0, host.busy - (serverMicros + clientMicros) / 1e6) / result.seconds : Number.NaN,
       stealCpu: host ? host.steal / result.seconds : Number.NaN,
@@ -130,7 +134,7 @@ export async function measureWindow(server: ServerProcess): Promise<() => Promis
     const clientEnd = process.cpuUsage();
     const usageEnd = await server.call('usage');
     const seconds = (performance.now() - began) / 1000;
-    const gc = { gcPaused: (usageEnd.gc.pausedMs - usage.gc.pausedMs) / 1000 / seconds, gcLongestMs: usageEnd.gc.longestMs };
+    const gc = { gcPaused: gcPaused(usage, usageEnd, seconds), gcLongestMs: usageEnd.gc?.longestMs ?? Number.NaN };
     if (!host || !hostEnd) return { otherCpu: Number.NaN, stealCpu: Number.NaN, ...gc };
     const ours = (micros(clientEnd) - micros(client) + micros(usageEnd.cpu) - micros(usage.cpu)) / 1e6;
     return { otherCpu: Math.max(0, hostEnd.busy - host.busy - ours) / seconds, stealCpu: (hostEnd.steal - host.steal) / seconds, ...gc };

@@ -36,8 +36,11 @@ export interface TraceRecord {
 export interface ProcessUsage {
   cpu: NodeJS.CpuUsage;
   elu: EventLoopUtilization;
-  /** The main thread's garbage-collection pauses: their total so far, and the longest since the last call. */
-  gc: { pausedMs: number; longestMs: number };
+  /**
+   * The main thread's garbage-collection pauses: their total so far, and the longest since the
+   * last call. Absent from builds before 2026-11-27, which ab-bench.js may run as one side.
+   */
+  gc?: { pausedMs: number; longestMs: number };
 }
 
 /** How issuer-bench.ts configures the server process (passed as JSON in BENCH_CHILD_OPTIONS). */
