@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transferFee, type IssuerLedger } from '@lcp/issuer-core';
-import { LCP_NAMESPACE, LIMITS, MAX_MINOR_UNITS, decodeGetDepositsRequest, formatAmount } from '@lcp/protocol';
+import { LCP_NAMESPACE, LIMITS, MAX_MINOR_UNITS, SOAP_PATH, decodeGetDepositsRequest, formatAmount } from '@lcp/protocol';
 import { initCurrency, loadCurrency, openCurrencyLedger } from './currency.js';
 import { demoCa, newHolder, startTestIssuer, type TestHolder, type TestIssuer } from './test-support.js';
 import {
@@ -517,6 +517,21 @@ describe('the guard itself', () => {
   it('screens "<" and 32 KB of whitespace in linear time (under 300 ms)', () => {
     expect(redos).toBeDefined();
     expect(redos?.ms).toBeLessThan(300);
+  });
+
+  // app.ts guards every POST before anything routes it. The fast path takes the exact SOAP path
+  // (a query allowed); express routes the rest, ignoring case and a trailing slash, to node-soap.
+  it('guards a POST on any path, and serves the SOAP path with a query, a trailing slash or capitals', async () => {
+    const variants = [`${SOAP_PATH}?x=1`, `${SOAP_PATH}/`, SOAP_PATH.toUpperCase()];
+    const withDtd = transferEnvelope(validTransfer(), { prolog: '<!DOCTYPE x [<!ENTITY a "a">]>' });
+    for (const path of [...variants, '/elsewhere']) await refused('fast', withDtd, 'xmlNotAllowed', 400, { path });
+    for (const path of variants) {
+      const answer = await post(issuers.fast, transferEnvelope(validTransfer()), { as: holder, path });
+      expect(answer.status, path).toBe(200);
+      expect(answer.body, path).toContain('<result>success</result>');
+    }
+    const elsewhere = await post(issuers.fast, transferEnvelope(validTransfer()), { as: holder, path: '/elsewhere' });
+    expect(elsewhere.status).toBe(404);
   });
 
   it('answers HTTP framing attacks with Node\'s own 4xx and closes the connection', async () => {

@@ -47,13 +47,13 @@ export const getDepositsEnvelope = (inner: string, options?: Parameters<typeof e
 export const action = (operation: string): Record<string, string> => ({ soapaction: `"${LCP_NAMESPACE}#${operation}"` });
 
 /**
- * POSTs `body` to the issuer's SOAP endpoint as `as` (null: no client certificate). Without an
+ * POSTs `body` to the issuer's SOAP endpoint (or `path`) as `as` (null: no client certificate). Without an
  * agent each request is its own TLS connection, so a refusal that closes it disturbs nothing else.
  */
 export function post(
   t: Target,
   body: string | Buffer,
-  options: { headers?: Record<string, string>; as?: TestHolder | null; agent?: https.Agent } = {},
+  options: { headers?: Record<string, string>; as?: TestHolder | null; agent?: https.Agent; path?: string } = {},
 ): Promise<Answer> {
   const as = options.as === undefined ? undefined : options.as;
   return new Promise((resolve, reject) => {
@@ -62,7 +62,7 @@ export function post(
       {
         host: 'money.com',
         port: t.issuer.httpsPort,
-        path: SOAP_PATH,
+        path: options.path ?? SOAP_PATH,
         method: 'POST',
         lookup: loopback,
         ca: t.ca.certPem,
