@@ -166,8 +166,17 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
       soapApp(req, res);
       return;
     }
+    // express caught what its handlers threw; here a throw must become a fault, not a crash
+    const attempt = (step: () => void): void => {
+      try {
+        step();
+      } catch (error) {
+        failed(error, res);
+      }
+    };
     const reference = (error?: unknown): void => (error === undefined ? void soapApp(req, res) : failed(error, res));
-    requestGuard(req, res, fast && onSoapPath(req.url) ? () => fast(req, res, reference) : reference);
+    const afterGuard = fast && onSoapPath(req.url) ? () => attempt(() => fast(req, res, reference)) : reference;
+    attempt(() => requestGuard(req, res, afterGuard));
   };
 
   const tlsServer = https.createServer(

@@ -18,19 +18,18 @@ export function fastPath(operations: LcpOperations) {
     }
     // node-soap answers with the request's content type; so does the fast path
     res.setHeader('Content-Type', req.headers['content-type'] ?? 'application/xml');
-    operations[read.operation](read.fields, undefined, undefined, req, res).then(
-      (fields) => {
-        res.statusCode = 200;
-        res.end(writeResponseEnvelope(read.operation, fields as Record<string, unknown>));
-      },
-      (error: unknown) => {
-        if (!isSoapFault(error)) {
-          next(error);
-          return;
-        }
-        res.statusCode = error.Fault.statusCode;
-        res.end(writeFaultEnvelope(error.Fault.faultcode, error.Fault.faultstring));
-      },
-    );
+    operations[read.operation](read.fields, undefined, undefined, req, res)
+      .then(
+        (fields) => {
+          res.statusCode = 200;
+          res.end(writeResponseEnvelope(read.operation, fields as Record<string, unknown>));
+        },
+        (error: unknown) => {
+          if (!isSoapFault(error)) throw error;
+          res.statusCode = error.Fault.statusCode;
+          res.end(writeFaultEnvelope(error.Fault.faultcode, error.Fault.faultstring));
+        },
+      )
+      .catch(next); // anything else, a throw while writing included, is an internal fault
   };
 }
