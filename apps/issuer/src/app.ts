@@ -21,7 +21,7 @@ import type { IssuerConfig } from './config.js';
 import { ConnectionTracker } from './connections.js';
 import { sendFault } from './faults.js';
 import { createLogger, type Logger } from './logger.js';
-import { requestGuard, type GuardedRequest } from './request-guard.js';
+import { requestGuard, type GuardedRequest, type Next } from './request-guard.js';
 import { fastPath } from './fast-path.js';
 import { referenceGuard } from './reference-guard.js';
 import { lcpOperations, soapServices } from './soap-service.js';
@@ -154,29 +154,27 @@ export async function startIssuer(config: IssuerConfig, options: IssuerOptions =
   // the last word on anything that escaped: a fault without details
   const failed = (error: unknown, res: ServerResponse): void => {
     log.error({ err: error }, 'request failed');
-    if (!res.headersSent) sendFault(res, 'internal', '');
+    if (res.headersSent) res.destroy(); // half an answer must not pass for a whole one
+    else sendFault(res, 'internal', '');
   };
-  // A POST is guarded and, on the SOAP path, answered by the fast path without express; only the
-  // reference path goes on into express. Express 5 gives every request and response a new
-  // prototype (Object.setPrototypeOf), and V8 then kept about 12 KiB of each request alive into
-  // the old generation: 12-20 ms scavenges every ~140 ms at 1,700 transfers/s (docs/performance.md).
+  // Every POST is guarded and, on the SOAP path, answered by the fast path without express;
+  // express serves the rest: other methods, node-soap's reference path, 404s. Express 5 gives
+  // every request and response a new prototype (Object.setPrototypeOf), and V8 then kept about
+  // 12 KiB of each request alive into the old generation: 12-20 ms scavenges every ~140 ms at
+  // 1,700 transfers/s (docs/performance.md).
   const onRequest = (req: GuardedRequest, res: ServerResponse): void => {
     if (connections.request(req.socket as TLSSocket)?.overLimit) res.setHeader('Connection', 'close');
     if (req.method !== 'POST') {
       soapApp(req, res);
       return;
     }
-    // express caught what its handlers threw; here a throw must become a fault, not a crash
-    const attempt = (step: () => void): void => {
-      try {
-        step();
-      } catch (error) {
-        failed(error, res);
-      }
-    };
-    const reference = (error?: unknown): void => (error === undefined ? void soapApp(req, res) : failed(error, res));
-    const afterGuard = fast && onSoapPath(req.url) ? () => attempt(() => fast(req, res, reference)) : reference;
-    attempt(() => requestGuard(req, res, afterGuard));
+    const reference: Next = (error) => (error === undefined ? void soapApp(req, res) : failed(error, res));
+    const next: Next = fast && onSoapPath(req.url) ? (error) => (error === undefined ? fast(req, res, reference) : failed(error, res)) : reference;
+    try {
+      requestGuard(req, res, next);
+    } catch (error) {
+      failed(error, res); // express caught what its handlers threw; here a throw must not end the process
+    }
   };
 
   const tlsServer = https.createServer(

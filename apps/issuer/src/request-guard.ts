@@ -96,11 +96,8 @@ export type GuardedRequest = IncomingMessage & { body?: string };
 /** The next step after a plain handler: the reference path, or with an error, the internal fault. */
 export type Next = (error?: unknown) => void;
 
+/** Reads and screens a POST's body; `next()` once it passed, `next(error)` if something threw. */
 export function requestGuard(req: GuardedRequest, res: ServerResponse, next: Next): void {
-  if (req.method !== 'POST') {
-    next();
-    return;
-  }
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined && encoding !== 'identity') {
     sendFault(res, 'unsupportedEncoding', 'send the request uncompressed');
@@ -113,20 +110,22 @@ export function requestGuard(req: GuardedRequest, res: ServerResponse, next: Nex
     sendFault(res, 'requestTooLarge', `the limit is ${LIMITS.maxBodyBytes} bytes`);
     return;
   }
-  void readLimited(req, LIMITS.maxBodyBytes).then((body) => {
-    if (body === 'tooLarge' || body === 'unreadable') {
-      closeLingering(req, res);
-      if (body === 'tooLarge') sendFault(res, 'requestTooLarge', `the limit is ${LIMITS.maxBodyBytes} bytes`);
-      else sendFault(res, 'malformedRequest', 'the request body could not be read');
-      return;
-    }
-    const xml = body.toString('utf8');
-    const problem = xml.length === 0 ? 'malformedRequest' : screenXml(xml);
-    if (problem) {
-      sendFault(res, problem, '');
-      return;
-    }
-    req.body = xml; // decoded once: the fast path, the reference guard and node-soap all read this string
-    next();
-  });
+  readLimited(req, LIMITS.maxBodyBytes)
+    .then((body) => {
+      if (body === 'tooLarge' || body === 'unreadable') {
+        closeLingering(req, res);
+        if (body === 'tooLarge') sendFault(res, 'requestTooLarge', `the limit is ${LIMITS.maxBodyBytes} bytes`);
+        else sendFault(res, 'malformedRequest', 'the request body could not be read');
+        return;
+      }
+      const xml = body.toString('utf8');
+      const problem = xml.length === 0 ? 'malformedRequest' : screenXml(xml);
+      if (problem) {
+        sendFault(res, problem, '');
+        return;
+      }
+      req.body = xml; // decoded once: the fast path, the reference guard and node-soap all read this string
+      next();
+    })
+    .catch(next); // a throw here or in what `next` started: the caller answers it
 }

@@ -9,7 +9,9 @@
 // Knobs:
 //   AB_A_DIST, AB_B_DIST   a built dist folder of this app for each side (default: this one). A copy
 //                          of dist inside apps/issuer resolves the same packages; to compare a change
-//                          in a package, build it in a second git worktree and name that dist.
+//                          in a package, build it in a second git worktree and name that dist. Each
+//                          side runs its own build's echo: against a build from before 2026-11-27
+//                          (echo on express), the echo's B/A and shares do not compare like for like.
 //   AB_A_NODE_OPTIONS, AB_B_NODE_OPTIONS   Node options of each server process
 //   AB_ROUNDS              rounds of four windows (default 8)
 import { readdir, readFile } from 'node:fs/promises';
