@@ -41,8 +41,8 @@ export interface HttpLoadResult extends Omit<ClosedLoopResult<CpuSample>, 'start
    */
   serverLoopBusy: number;
   /** Share of the window the server's main thread was paused for garbage collection, and the longest pause. */
-  serverGcPaused: number;
-  serverGcLongestMs: number;
+  gcPaused: number;
+  gcLongestMs: number;
   /** Share of one core this load generator used in the window. */
   clientCpu: number;
   /**
@@ -56,9 +56,11 @@ export interface HttpLoadResult extends Omit<ClosedLoopResult<CpuSample>, 'start
 
 const micros = (usage: NodeJS.CpuUsage): number => usage.user + usage.system;
 
-/** Share of the window the server's main thread was paused for GC: NaN from a build that does not count. */
-const gcPaused = (start: ProcessUsage, end: ProcessUsage, seconds: number): number =>
-  start.gc && end.gc ? (end.gc.pausedMs - start.gc.pausedMs) / 1000 / seconds : Number.NaN;
+/** The server main thread's GC pauses between two samples: NaN from a build that does not count them. */
+const gcFigures = (start: ProcessUsage, end: ProcessUsage, seconds: number): { gcPaused: number; gcLongestMs: number } => ({
+  gcPaused: start.gc && end.gc ? (end.gc.pausedMs - start.gc.pausedMs) / 1000 / seconds : Number.NaN,
+  gcLongestMs: end.gc?.longestMs ?? Number.NaN,
+});
 
 /** Every holder opens its own kept-alive connection; `operation` builds each holder's worker. */
 export async function httpLoad(
@@ -94,8 +96,7 @@ export async function httpLoad(
       serverCpu: serverMicros / 1e6 / result.seconds,
       serverCpuMsPerOp: serverMicros / 1000 / result.completed,
       serverLoopBusy: performance.eventLoopUtilization(end.server.elu, start.server.elu).utilization,
-      serverGcPaused: gcPaused(start.server, end.server, result.seconds),
-      serverGcLongestMs: end.server.gc?.longestMs ?? Number.NaN,
+      ...gcFigures(start.server, end.server, result.seconds),
       clientCpu: clientMicros / 1e6 / result.seconds,
       otherCpu: host ? Math.max(0, host.busy - (serverMicros + clientMicros) / 1e6) / result.seconds : Number.NaN,
       stealCpu: host ? host.steal / result.seconds : Number.NaN,
@@ -134,7 +135,7 @@ export async function measureWindow(server: ServerProcess): Promise<() => Promis
     const clientEnd = process.cpuUsage();
     const usageEnd = await server.call('usage');
     const seconds = (performance.now() - began) / 1000;
-    const gc = { gcPaused: gcPaused(usage, usageEnd, seconds), gcLongestMs: usageEnd.gc?.longestMs ?? Number.NaN };
+    const gc = gcFigures(usage, usageEnd, seconds);
     if (!host || !hostEnd) return { otherCpu: Number.NaN, stealCpu: Number.NaN, ...gc };
     const ours = (micros(clientEnd) - micros(client) + micros(usageEnd.cpu) - micros(usage.cpu)) / 1e6;
     return { otherCpu: Math.max(0, hostEnd.busy - host.busy - ours) / seconds, stealCpu: (hostEnd.steal - host.steal) / seconds, ...gc };

@@ -229,10 +229,10 @@ async function main(): Promise<void> {
   const payers = await funded(server, NOTIFY_PAIRS);
   mints += NOTIFY_PAIRS;
   const payees = await newHolders(server.ready.caPem, NOTIFY_PAIRS);
-  const notifyContention = await measureWindow(server);
+  const notifyWindow = await measureWindow(server);
   const notifications = {
     ...(await benchNotifications(server, payers.map((payer, i) => ({ payer, payee: payees[i] as BenchHolder })), { ...target, ...SHORT })),
-    ...(await notifyContention()),
+    ...(await notifyWindow()),
   };
   successes += payers.reduce((sum, p) => sum + p.counter, 0);
   checks.push({ check: `every notification arrived with its deposit (${int(notifications.notifications)} in the window)`, ok: notifications.failures === 0 });
@@ -318,7 +318,7 @@ async function main(): Promise<void> {
     fixed(r.serverCpuMsPerOp, 3),
     percent(r.clientCpu),
     `${percent(r.otherCpu)} + ${percent(r.stealCpu)}`,
-    `GC paused ${percent(r.serverGcPaused, 1)}, longest ${fixed(r.serverGcLongestMs)} ms`,
+    `GC paused ${percent(r.gcPaused, 1)}, longest ${fixed(r.gcLongestMs)} ms`,
   ];
   const ledgerRow = (name: string, r: typeof sequential): string[] => [
     name,
